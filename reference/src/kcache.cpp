@@ -59,7 +59,7 @@ float block_scale(float amax, const QuantParams& p) {
 
 uint8_t quantize_value(float k, float sc, const QuantParams& p) {
   switch (p.variant) {
-    case QuantVariant::exact:
+    case QuantVariant::exact: return exact_quantize_value(k, sc, p.encoding);  // shared with the device
     case QuantVariant::vllm: return fp8_encode(k / sc, p.encoding, Overflow::saturate);
     case QuantVariant::aiter: return fp8_encode(k * (1.0f / sc), p.encoding, Overflow::saturate);
     case QuantVariant::sglang: {

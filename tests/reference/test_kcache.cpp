@@ -172,3 +172,43 @@ TEST(Gather, HighPageIdsPastFourGiBOfPool) {
     ASSERT_EQ(0, std::memcmp(codes, g.values.data() + r * 32, 32)) << r;
   }
 }
+
+// Each variant against its formula in numerics.md, on values where the variants disagree
+// (division vs reciprocal, /448 vs *(1/448), saturate vs clamp-then-cast).
+TEST(QuantizeAndCache, VariantsFollowTheirFormulasAndDiverge) {
+  const CounterRng rng{2024};
+  int exact_vs_aiter = 0, exact_vs_sglang = 0;
+  uint8_t got[32];
+  float sc;
+  for (uint64_t trial = 0; trial < 2000; ++trial) {
+    std::vector<float> k(32);
+    const float amp = std::ldexp(1.0f, int(rng.below(9, trial, 20)) - 10);
+    for (int i = 0; i < 32; ++i) k[size_t(i)] = bf16_decode(bf16_encode((rng.unit(10, trial * 32 + uint64_t(i)) - 0.5f) * amp));
+    float amax = 0;
+    for (float v : k) amax = std::max(amax, std::fabs(v));
+    const float a = std::max(amax, 1e-4f);
+    for (Fp8Encoding enc : {Fp8Encoding::e4m3fn, Fp8Encoding::e4m3fnuz}) {
+      const float fmax = enc == Fp8Encoding::e4m3fn ? 448.0f : 240.0f;
+      uint8_t exact[32], aiter[32], sglang[32];
+      quantize_token(k.data(), 32, 32, {QuantVariant::exact, enc, false}, got, &sc);
+      ASSERT_EQ(sc, a / fmax);
+      for (int i = 0; i < 32; ++i) exact[i] = fp8_encode(k[size_t(i)] / (a / fmax), enc);
+      ASSERT_EQ(0, std::memcmp(got, exact, 32)) << "exact, trial " << trial;
+      quantize_token(k.data(), 32, 32, {QuantVariant::aiter, enc, false}, got, &sc);
+      for (int i = 0; i < 32; ++i) aiter[i] = fp8_encode(k[size_t(i)] * (1.0f / (a / fmax)), enc);
+      ASSERT_EQ(0, std::memcmp(got, aiter, 32)) << "aiter, trial " << trial;
+      quantize_token(k.data(), 32, 32, {QuantVariant::vllm, enc, false}, got, &sc);
+      ASSERT_EQ(sc, a / 448.0f);
+      const float sgl_sc = a * (1.0f / 448.0f);
+      quantize_token(k.data(), 32, 32, {QuantVariant::sglang, enc, false}, got, &sc);
+      ASSERT_EQ(sc, sgl_sc);
+      for (int i = 0; i < 32; ++i)
+        sglang[i] = fp8_encode(std::clamp(k[size_t(i)] / sgl_sc, -fmax, fmax), enc, Overflow::to_nan);
+      ASSERT_EQ(0, std::memcmp(got, sglang, 32)) << "sglang, trial " << trial;
+      exact_vs_aiter += std::memcmp(exact, aiter, 32) != 0;
+      if (enc == Fp8Encoding::e4m3fn) exact_vs_sglang += std::memcmp(exact, sglang, 32) != 0;
+    }
+  }
+  EXPECT_GT(exact_vs_aiter, 0) << "the inputs never separate division from reciprocal multiply";
+  EXPECT_GT(exact_vs_sglang, 0) << "the inputs never separate /448 from *(1/448)";
+}
