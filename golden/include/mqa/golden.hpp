@@ -1,0 +1,147 @@
+// Golden files (schema v1, golden/SCHEMA.md): typed cases, their HDF5 reader and writer, and the
+// per-dataset checksum. A golden file stores every input and every expected output of a case so
+// that a kernel written in any language can be checked without linking to this project; a
+// candidate file holds only a kernel's outputs under the same case names.
+//
+// Every failure (not HDF5, truncated, wrong schema version, missing or mistyped dataset, wrong
+// shape, checksum mismatch) is a GoldenError whose message names the file, the case and the
+// dataset. HDF5's own error-stack printing is silenced: the message is ours, once.
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mqa::golden {
+
+inline constexpr int32_t kSchemaVersion = 1;
+inline constexpr const char* kSchemaName = "mqa-golden";
+inline constexpr const char* kChecksumAlgorithm = "sha256";
+inline constexpr const char* kGeneratorName = "mqa-harness";
+
+// "<file>: case '<c>': dataset '<d>': <why>" (parts left empty are omitted).
+class GoldenError : public std::runtime_error {
+ public:
+  GoldenError(std::string file, std::string case_name, std::string dataset, const std::string& why);
+  const std::string& file() const { return file_; }
+  const std::string& case_name() const { return case_; }
+  const std::string& dataset() const { return dataset_; }
+
+ private:
+  std::string file_, case_, dataset_;
+};
+
+enum class DType : uint8_t { u8, u16, i32, i64, f32 };
+const char* to_string(DType t);  // "uint8", "uint16", "int32", "int64", "float32" (numpy names)
+int32_t size_of(DType t);
+template <class T> constexpr DType dtype_of();
+template <> constexpr DType dtype_of<uint8_t>() { return DType::u8; }
+template <> constexpr DType dtype_of<uint16_t>() { return DType::u16; }
+template <> constexpr DType dtype_of<int32_t>() { return DType::i32; }
+template <> constexpr DType dtype_of<int64_t>() { return DType::i64; }
+template <> constexpr DType dtype_of<float>() { return DType::f32; }
+
+enum class Role : uint8_t { input, output, meta };
+const char* to_string(Role r);  // "input", "output", "meta"
+
+// One dataset: elements in C order as little-endian bytes (the host order; the writer and the
+// reader run on little-endian machines only), plus the schema's per-dataset attributes.
+struct Array {
+  DType dtype = DType::u8;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;
+  Role role = Role::input;
+  std::string encoding;  // "e4m3fn" | "e4m3fnuz" for fp8 codes, "bf16" for bf16 bits, else ""
+  std::string compare;   // outputs only: "bitwise", "ulp:N", "tolerance" or "topk_set"
+
+  int64_t elements() const;
+  template <class T> std::span<const T> view() const {
+    check_type(dtype_of<T>());
+    return {reinterpret_cast<const T*>(bytes.data()), bytes.size() / sizeof(T)};
+  }
+  template <class T>
+  static Array of(std::vector<int64_t> shape, std::span<const T> data, Role role, std::string encoding = {},
+                  std::string compare = {}) {
+    Array a{dtype_of<T>(), std::move(shape), {}, role, std::move(encoding), std::move(compare)};
+    a.bytes.resize(data.size_bytes());
+    if (!data.empty()) std::memcpy(a.bytes.data(), data.data(), data.size_bytes());
+    a.check_size();
+    return a;
+  }
+  void check_type(DType want) const;  // throws std::logic_error on a programming error
+  void check_size() const;            // bytes.size() == elements * size_of(dtype)
+};
+
+// The case attributes (one HDF5 attribute each, same names; see SCHEMA.md for their meaning).
+struct CaseInfo {
+  std::string op;          // "paged_logits" | "ragged_logits"
+  std::string descriptor;  // the one-line case descriptor that regenerates the case
+  std::string profile = "exact";
+  std::string layout = "standard";  // "standard" | "preshuffle16"
+  int32_t page_size = 0;
+  int64_t page_stride = 0;
+  int64_t num_pages = 0;
+  int32_t head_dim = 0;
+  int32_t heads = 0;
+  int32_t next_n = 1;
+  int32_t quant_block = 0;
+  int32_t batch = 0;   // sequences (paged: batch; ragged: sequences gathered into k)
+  int32_t rows = 0;    // logits rows: batch*next_n (paged) or M (ragged)
+  std::string quant_variant = "exact";
+  bool ue8m0 = false;
+  std::string encoding = "e4m3fn";
+  std::string rng = "philox4x32-10";
+  uint64_t seed = 0;
+  bool lens_2d = false;
+  bool clean_logits = false;
+  int64_t logits_cols = 0;        // max_context_len (paged) or N (ragged)
+  int64_t logits_row_stride = 0;  // floats between logits rows (>= logits_cols)
+  int32_t topk = 0;               // k of the top-k output
+  int32_t cache_fill = 0;         // every cache byte held this value before the write
+};
+
+struct Case {
+  std::string name;
+  CaseInfo info;
+  std::map<std::string, Array> data;
+  // Throws GoldenError(file, case, dataset, "missing") when absent.
+  const Array& at(const std::string& dataset, const std::string& file = {}) const;
+};
+
+enum class FileKind : uint8_t { golden, candidate };
+const char* to_string(FileKind k);
+
+struct File {
+  FileKind kind = FileKind::golden;
+  int32_t schema_version = kSchemaVersion;
+  std::string generator = kGeneratorName;
+  std::string generator_version;  // git describe of the tree that wrote it
+  std::vector<Case> cases;
+  const Case* find(const std::string& name) const;
+};
+
+// Lower-case hex SHA-256 (FIPS 180-4) of a byte string.
+std::string sha256_hex(std::span<const uint8_t> bytes);
+
+// git describe of this build (CMake's MQA_GIT_DESCRIBE).
+std::string generator_version();
+
+// Checks a case against the schema: datasets of its op present (golden) or only output names
+// (candidate), dtypes, ranks and shapes consistent with the attributes. Throws GoldenError.
+void validate_case(const Case& c, FileKind kind, const std::string& file = {});
+
+// Writes atomically: to "<path>.tmp.<pid>" first, then rename(2) over `path`. Validates first.
+// Datasets larger than 64 KiB are chunked and deflate-compressed.
+void write_file(const std::string& path, const File& f);
+
+struct ReadOptions {
+  bool verify_checksums = true;
+  bool validate = true;  // run validate_case on every case
+};
+// Reads and checks a whole file. Throws GoldenError (never lets an HDF5 exception escape).
+File read_file(const std::string& path, const ReadOptions& opt = {});
+
+}  // namespace mqa::golden

@@ -1,0 +1,338 @@
+// HDF5 reader and writer of golden and candidate files (schema v1). Every HDF5 exception is
+// caught here and turned into a GoldenError that names the file, the case and the dataset.
+#include <H5Cpp.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <optional>
+
+#include "golden_schema.hpp"
+
+namespace mqa::golden {
+namespace {
+
+// Silences HDF5's automatic error-stack printing: we report every failure ourselves, once.
+void silence_hdf5() {
+  H5::Exception::dontPrint();
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
+
+const H5::PredType& file_type(DType t) {
+  switch (t) {
+    case DType::u8: return H5::PredType::STD_U8LE;
+    case DType::u16: return H5::PredType::STD_U16LE;
+    case DType::i32: return H5::PredType::STD_I32LE;
+    case DType::i64: return H5::PredType::STD_I64LE;
+    case DType::f32: return H5::PredType::IEEE_F32LE;
+  }
+  return H5::PredType::STD_U8LE;
+}
+
+const H5::PredType& mem_type(DType t) {
+  switch (t) {
+    case DType::u8: return H5::PredType::NATIVE_UINT8;
+    case DType::u16: return H5::PredType::NATIVE_UINT16;
+    case DType::i32: return H5::PredType::NATIVE_INT32;
+    case DType::i64: return H5::PredType::NATIVE_INT64;
+    case DType::f32: return H5::PredType::NATIVE_FLOAT;
+  }
+  return H5::PredType::NATIVE_UINT8;
+}
+
+// ---- attributes ----
+void put(H5::H5Object& o, const char* name, const std::string& v) {
+  H5::StrType st(H5::PredType::C_S1, H5T_VARIABLE);
+  st.setCset(H5T_CSET_UTF8);
+  o.createAttribute(name, st, H5::DataSpace(H5S_SCALAR)).write(st, v);
+}
+void put(H5::H5Object& o, const char* name, int64_t v) {
+  o.createAttribute(name, H5::PredType::STD_I64LE, H5::DataSpace(H5S_SCALAR)).write(H5::PredType::NATIVE_INT64, &v);
+}
+void put_u64(H5::H5Object& o, const char* name, uint64_t v) {
+  o.createAttribute(name, H5::PredType::STD_U64LE, H5::DataSpace(H5S_SCALAR)).write(H5::PredType::NATIVE_UINT64, &v);
+}
+
+// Reading context, so that every message names where it happened.
+struct Where {
+  std::string file, case_name, dataset;
+  [[noreturn]] void fail(const std::string& why) const { throw GoldenError(file, case_name, dataset, why); }
+};
+
+std::optional<H5::Attribute> open_attr(const H5::H5Object& o, const char* name, bool required, const Where& w) {
+  if (!o.attrExists(name)) {
+    if (required) w.fail(std::string("attribute '") + name + "' missing");
+    return std::nullopt;
+  }
+  H5::Attribute a = o.openAttribute(name);
+  if (a.getSpace().getSimpleExtentNpoints() != 1) w.fail(std::string("attribute '") + name + "' is not a scalar");
+  return a;
+}
+
+std::string get_str(const H5::H5Object& o, const char* name, bool required, const Where& w, std::string dflt = {}) {
+  auto a = open_attr(o, name, required, w);
+  if (!a) return dflt;
+  if (a->getTypeClass() != H5T_STRING) w.fail(std::string("attribute '") + name + "' is not a string");
+  std::string v;
+  a->read(a->getStrType(), v);
+  return v;
+}
+
+int64_t get_int(const H5::H5Object& o, const char* name, bool required, const Where& w, int64_t dflt = 0) {
+  auto a = open_attr(o, name, required, w);
+  if (!a) return dflt;
+  if (a->getTypeClass() != H5T_INTEGER) w.fail(std::string("attribute '") + name + "' is not an integer");
+  int64_t v = 0;
+  a->read(H5::PredType::NATIVE_INT64, &v);
+  return v;
+}
+
+uint64_t get_u64(const H5::H5Object& o, const char* name, bool required, const Where& w) {
+  auto a = open_attr(o, name, required, w);
+  if (!a) return 0;
+  if (a->getTypeClass() != H5T_INTEGER) w.fail(std::string("attribute '") + name + "' is not an integer");
+  uint64_t v = 0;
+  a->read(H5::PredType::NATIVE_UINT64, &v);
+  return v;
+}
+
+int32_t get_i32(const H5::H5Object& o, const char* name, bool required, const Where& w) {
+  const int64_t v = get_int(o, name, required, w);
+  if (v < INT32_MIN || v > INT32_MAX) w.fail(std::string("attribute '") + name + "' = " + std::to_string(v) + " out of int32 range");
+  return int32_t(v);
+}
+
+// ---- case attributes (names as in SCHEMA.md) ----
+void put_info(H5::Group& g, const CaseInfo& i) {
+  put(g, "op", i.op);
+  put(g, "descriptor", i.descriptor);
+  put(g, "profile", i.profile);
+  put(g, "layout", i.layout);
+  put(g, "page_size", int64_t(i.page_size));
+  put(g, "page_stride", i.page_stride);
+  put(g, "num_pages", i.num_pages);
+  put(g, "head_dim", int64_t(i.head_dim));
+  put(g, "heads", int64_t(i.heads));
+  put(g, "next_n", int64_t(i.next_n));
+  put(g, "quant_block", int64_t(i.quant_block));
+  put(g, "batch", int64_t(i.batch));
+  put(g, "rows", int64_t(i.rows));
+  put(g, "quant_variant", i.quant_variant);
+  put(g, "ue8m0", int64_t(i.ue8m0));
+  put(g, "encoding", i.encoding);
+  put(g, "rng", i.rng);
+  put_u64(g, "seed", i.seed);
+  put(g, "lens_2d", int64_t(i.lens_2d));
+  put(g, "clean_logits", int64_t(i.clean_logits));
+  put(g, "logits_cols", i.logits_cols);
+  put(g, "logits_row_stride", i.logits_row_stride);
+  put(g, "topk", int64_t(i.topk));
+  put(g, "cache_fill", int64_t(i.cache_fill));
+}
+
+CaseInfo get_info(const H5::Group& g, bool req, const Where& w) {
+  CaseInfo i;
+  i.op = get_str(g, "op", req, w);
+  i.descriptor = get_str(g, "descriptor", req, w);
+  i.profile = get_str(g, "profile", req, w, i.profile);
+  i.layout = get_str(g, "layout", req, w, i.layout);
+  i.page_size = get_i32(g, "page_size", req, w);
+  i.page_stride = get_int(g, "page_stride", req, w);
+  i.num_pages = get_int(g, "num_pages", req, w);
+  i.head_dim = get_i32(g, "head_dim", req, w);
+  i.heads = get_i32(g, "heads", req, w);
+  i.next_n = get_i32(g, "next_n", req, w);
+  i.quant_block = get_i32(g, "quant_block", req, w);
+  i.batch = get_i32(g, "batch", req, w);
+  i.rows = get_i32(g, "rows", req, w);
+  i.quant_variant = get_str(g, "quant_variant", req, w, i.quant_variant);
+  i.ue8m0 = get_int(g, "ue8m0", req, w) != 0;
+  i.encoding = get_str(g, "encoding", req, w, i.encoding);
+  i.rng = get_str(g, "rng", req, w, i.rng);
+  i.seed = get_u64(g, "seed", req, w);
+  i.lens_2d = get_int(g, "lens_2d", req, w) != 0;
+  i.clean_logits = get_int(g, "clean_logits", req, w) != 0;
+  i.logits_cols = get_int(g, "logits_cols", req, w);
+  i.logits_row_stride = get_int(g, "logits_row_stride", req, w);
+  i.topk = get_i32(g, "topk", req, w);
+  i.cache_fill = get_i32(g, "cache_fill", req, w);
+  return i;
+}
+
+// ---- datasets ----
+void put_dataset(H5::Group& g, const std::string& name, const Array& a) {
+  std::vector<hsize_t> dims(a.shape.begin(), a.shape.end());
+  H5::DataSpace space(int(dims.size()), dims.data());
+  H5::DSetCreatPropList props;
+  if (a.bytes.size() > 64 * 1024) {
+    // Chunks of at most 1 MiB, whole trailing dimensions; shuffle + deflate (both in h5py).
+    std::vector<hsize_t> chunk = dims;
+    auto chunk_bytes = [&] {
+      hsize_t n = hsize_t(size_of(a.dtype));
+      for (hsize_t c : chunk) n *= c;
+      return n;
+    };
+    for (size_t d = 0; d < chunk.size() && chunk_bytes() > (1u << 20); ++d)
+      while (chunk[d] > 1 && chunk_bytes() > (1u << 20)) chunk[d] = (chunk[d] + 1) / 2;
+    props.setChunk(int(chunk.size()), chunk.data());
+    if (size_of(a.dtype) > 1) props.setShuffle();
+    props.setDeflate(4);
+  }
+  H5::DataSet ds = g.createDataSet(name, file_type(a.dtype), space, props);
+  if (!a.bytes.empty()) ds.write(a.bytes.data(), mem_type(a.dtype));
+  put(ds, "role", std::string(to_string(a.role)));
+  if (!a.encoding.empty()) put(ds, "encoding", a.encoding);
+  if (!a.compare.empty()) put(ds, "compare", a.compare);
+  put(ds, kChecksumAlgorithm, sha256_hex(a.bytes));
+}
+
+std::optional<DType> dtype_from_h5(const H5::DataSet& ds, std::string& described) {
+  const H5T_class_t cls = ds.getTypeClass();
+  if (cls == H5T_INTEGER) {
+    H5::IntType t = ds.getIntType();
+    const size_t n = t.getSize();
+    const bool sign = t.getSign() != H5T_SGN_NONE;
+    described = std::string(sign ? "int" : "uint") + std::to_string(8 * n);
+    if (!sign && n == 1) return DType::u8;
+    if (!sign && n == 2) return DType::u16;
+    if (sign && n == 4) return DType::i32;
+    if (sign && n == 8) return DType::i64;
+    return std::nullopt;
+  }
+  if (cls == H5T_FLOAT) {
+    const size_t n = ds.getFloatType().getSize();
+    described = "float" + std::to_string(8 * n);
+    if (n == 4) return DType::f32;
+    return std::nullopt;
+  }
+  described = "a non-numeric HDF5 type";
+  return std::nullopt;
+}
+
+Array get_dataset(const H5::Group& g, const std::string& name, FileKind kind, bool verify, const Where& w) {
+  H5::DataSet ds = g.openDataSet(name);
+  Array a;
+  std::string described;
+  const DatasetSpec* spec = find_spec(name);
+  const std::optional<DType> dt = dtype_from_h5(ds, described);
+  if (!dt) w.fail("dtype " + described + (spec ? std::string(", expected ") + to_string(spec->dtype) : std::string()));
+  a.dtype = *dt;
+  H5::DataSpace space = ds.getSpace();
+  const int rank = space.getSimpleExtentNdims();
+  std::vector<hsize_t> dims(size_t(rank > 0 ? rank : 0));
+  if (rank > 0) space.getSimpleExtentDims(dims.data());
+  a.shape.assign(dims.begin(), dims.end());
+  a.bytes.resize(size_t(a.elements() * size_of(a.dtype)));
+  if (!a.bytes.empty()) ds.read(a.bytes.data(), mem_type(a.dtype));
+  const std::string role = get_str(ds, "role", kind == FileKind::golden, w, "output");
+  if (role == "input") a.role = Role::input;
+  else if (role == "output") a.role = Role::output;
+  else if (role == "meta") a.role = Role::meta;
+  else w.fail("attribute role = '" + role + "': expected input, output or meta");
+  a.encoding = get_str(ds, "encoding", false, w);
+  a.compare = get_str(ds, "compare", false, w);
+  const std::string sum = get_str(ds, kChecksumAlgorithm, kind == FileKind::golden, w);
+  if (verify && !sum.empty()) {
+    const std::string got = sha256_hex(a.bytes);
+    if (got != sum) w.fail("checksum mismatch: stored sha256 " + sum + ", data hashes to " + got);
+  }
+  return a;
+}
+
+}  // namespace
+
+std::string generator_version() {
+#ifdef MQA_GIT_DESCRIBE
+  return MQA_GIT_DESCRIBE;
+#else
+  return "unknown";
+#endif
+}
+
+void write_file(const std::string& path, const File& f) {
+  silence_hdf5();
+  for (const Case& c : f.cases) validate_case(c, f.kind, path);
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  try {
+    {
+      H5::H5File h(tmp, H5F_ACC_TRUNC);
+      put(h, "schema", std::string(kSchemaName));
+      put(h, "schema_version", int64_t(f.schema_version));
+      put(h, "kind", std::string(to_string(f.kind)));
+      put(h, "generator", f.generator);
+      put(h, "generator_version", f.generator_version);
+      put(h, "checksum_algorithm", std::string(kChecksumAlgorithm));
+      H5::Group cases = h.createGroup("cases");
+      for (const Case& c : f.cases) {
+        H5::Group g = cases.createGroup(c.name);
+        if (f.kind == FileKind::golden) put_info(g, c.info);
+        for (const auto& [name, a] : c.data) put_dataset(g, name, a);
+      }
+    }
+    std::filesystem::rename(tmp, path);
+  } catch (const H5::Exception& e) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    throw GoldenError(path, "", "", "HDF5 write failed: " + e.getDetailMsg());
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    throw;
+  }
+}
+
+File read_file(const std::string& path, const ReadOptions& opt) {
+  silence_hdf5();
+  Where w{path, "", ""};
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) w.fail("no such file");
+  try {
+    if (!H5::H5File::isHdf5(path)) w.fail("not an HDF5 file");
+  } catch (const H5::Exception&) {
+    w.fail("not an HDF5 file");
+  }
+  File f;
+  try {
+    H5::H5File h(path, H5F_ACC_RDONLY);
+    const std::string schema = get_str(h, "schema", true, w);
+    if (schema != kSchemaName) w.fail("attribute schema = '" + schema + "', expected '" + kSchemaName + "'");
+    f.schema_version = get_i32(h, "schema_version", true, w);
+    if (f.schema_version != kSchemaVersion)
+      w.fail("schema_version " + std::to_string(f.schema_version) + " is not supported (this reader knows " +
+             std::to_string(kSchemaVersion) + ")");
+    const std::string kind = get_str(h, "kind", true, w);
+    if (kind == "golden") f.kind = FileKind::golden;
+    else if (kind == "candidate") f.kind = FileKind::candidate;
+    else w.fail("attribute kind = '" + kind + "', expected golden or candidate");
+    f.generator = get_str(h, "generator", f.kind == FileKind::golden, w);
+    f.generator_version = get_str(h, "generator_version", f.kind == FileKind::golden, w);
+    const std::string algo = get_str(h, "checksum_algorithm", false, w, kChecksumAlgorithm);
+    if (algo != kChecksumAlgorithm) w.fail("checksum_algorithm '" + algo + "' is not supported (expected sha256)");
+    if (!h.nameExists("cases")) w.fail("group /cases missing");
+    H5::Group cases = h.openGroup("cases");
+    for (hsize_t ci = 0; ci < cases.getNumObjs(); ++ci) {
+      Case c;
+      c.name = cases.getObjnameByIdx(ci);
+      w.case_name = c.name;
+      w.dataset.clear();
+      if (cases.childObjType(c.name) != H5O_TYPE_GROUP) w.fail("not a group");
+      H5::Group g = cases.openGroup(c.name);
+      c.info = get_info(g, f.kind == FileKind::golden, w);
+      for (hsize_t di = 0; di < g.getNumObjs(); ++di) {
+        const std::string name = g.getObjnameByIdx(di);
+        w.dataset = name;
+        if (g.childObjType(name) != H5O_TYPE_DATASET) w.fail("not a dataset");
+        c.data.emplace(name, get_dataset(g, name, f.kind, opt.verify_checksums, w));
+      }
+      w.dataset.clear();
+      if (opt.validate) validate_case(c, f.kind, path);
+      f.cases.push_back(std::move(c));
+    }
+  } catch (const H5::Exception& e) {
+    w.fail("HDF5 read failed (truncated or corrupt file?): " + e.getDetailMsg());
+  } catch (const std::bad_alloc&) {
+    w.fail("dataset too large to read (corrupt header?)");
+  }
+  return f;
+}
+
+}  // namespace mqa::golden
