@@ -76,4 +76,12 @@ void ragged_mqa_logits(const RaggedLogitsProblem& p, float* out, int64_t out_row
 void paged_mqa_logits_naive(const PagedLogitsProblem& p, float* out, int64_t out_row_stride);
 void ragged_mqa_logits_naive(const RaggedLogitsProblem& p, float* out, int64_t out_row_stride);
 
+// Worker threads of the fast path: 0 (default) = std::thread::hardware_concurrency(). The output
+// does not depend on it (every value is exact before the fixed-order fp32 epilogue).
+void set_logits_threads(int threads);
+int logits_threads();
+
+// Every NaN logit the reference writes is this one (+qNaN); comparators treat all NaNs alike.
+inline constexpr uint32_t kCanonicalNanBits = 0x7FC00000u;
+
 }  // namespace mqa
