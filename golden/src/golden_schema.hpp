@@ -8,18 +8,21 @@
 
 namespace mqa::golden {
 
+enum class Need : uint8_t { required, optional, absent };
+
 struct DatasetSpec {
   std::string name;
   DType dtype;
-  Role role;
   std::string encoding;  // "fp8" (the case's encoding), "bf16", or "" (none)
-  std::string compare;   // default comparison mode of an output
-  bool required_in_golden;
+  std::function<Need(const CaseInfo&)> need;
   std::function<std::vector<int64_t>(const CaseInfo&)> shape;  // -1 = any extent
 };
 
 const std::vector<DatasetSpec>& dataset_specs();
 const DatasetSpec* find_spec(const std::string& name);  // nullptr when not in the schema
 std::string shape_string(const std::vector<int64_t>& s);
+bool is_logits_op(const std::string& op);
+// Role of a dataset in a case of this op: the op's results are outputs.
+Role role_for(const std::string& dataset, const CaseInfo& info);
 
 }  // namespace mqa::golden

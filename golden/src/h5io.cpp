@@ -127,6 +127,8 @@ void put_info(H5::Group& g, const CaseInfo& i) {
   put(g, "logits_row_stride", i.logits_row_stride);
   put(g, "topk", int64_t(i.topk));
   put(g, "cache_fill", int64_t(i.cache_fill));
+  put(g, "cache_from_source", int64_t(i.cache_from_source));
+  put(g, "logits_sentinel", int64_t(i.logits_sentinel));
 }
 
 CaseInfo get_info(const H5::Group& g, bool req, const Where& w) {
@@ -155,6 +157,8 @@ CaseInfo get_info(const H5::Group& g, bool req, const Where& w) {
   i.logits_row_stride = get_int(g, "logits_row_stride", req, w);
   i.topk = get_i32(g, "topk", req, w);
   i.cache_fill = get_i32(g, "cache_fill", req, w);
+  i.cache_from_source = get_int(g, "cache_from_source", req, w, 1) != 0;
+  i.logits_sentinel = uint32_t(get_int(g, "logits_sentinel", req, w));
   return i;
 }
 

@@ -86,37 +86,45 @@ namespace {
 using Shape = std::vector<int64_t>;
 constexpr int64_t kAny = -1;
 
+Need when(bool required, bool allowed = true) { return required ? Need::required : allowed ? Need::optional : Need::absent; }
+
 std::vector<DatasetSpec> make_specs() {
   auto D = [](const CaseInfo& i) { return int64_t(i.head_dim); };
   auto scale_row = [](const CaseInfo& i) { return i.quant_block > 0 ? 4 * int64_t(i.head_dim / i.quant_block) : kAny; };
+  auto logits_op = [](const CaseInfo& i) { return is_logits_op(i.op); };
+  auto source = [](const CaseInfo& i) { return when(i.cache_from_source, i.cache_from_source); };
+  auto table = [](const CaseInfo& i) { return when(i.op != "quant_cache"); };
+  auto gathered = [](const CaseInfo& i) { return when(i.op == "gather" || i.op == "ragged_logits"); };
   return {
-      {"k_source", DType::u16, Role::input, "bf16", "", true, [=](const CaseInfo& i) { return Shape{kAny, D(i)}; }},
-      {"slot_mapping", DType::i64, Role::input, "", "", true, [](const CaseInfo&) { return Shape{kAny}; }},
-      {"cache", DType::u8, Role::output, "fp8", "bitwise", true,
-       [](const CaseInfo& i) { return Shape{i.num_pages, i.page_stride}; }},
-      {"block_table", DType::i32, Role::input, "", "", true,
-       [](const CaseInfo& i) { return Shape{i.batch, kAny}; }},
-      {"context_lens", DType::i32, Role::input, "", "", true,
-       [](const CaseInfo& i) {
-         if (i.op == "paged_logits" && i.lens_2d) return Shape{i.batch, i.next_n};
-         return Shape{i.batch};
-       }},
-      {"gathered_values", DType::u8, Role::output, "fp8", "bitwise", true,
+      {"k_source", DType::u16, "bf16", source, [=](const CaseInfo& i) { return Shape{kAny, D(i)}; }},
+      {"slot_mapping", DType::i64, "", source, [](const CaseInfo&) { return Shape{kAny}; }},
+      {"cache", DType::u8, "fp8", [](const CaseInfo&) { return Need::required; },
+       [](const CaseInfo& i) { return Shape{kAny, i.page_stride}; }},
+      {"page_ids", DType::i64, "", [](const CaseInfo&) { return Need::required; },
+       [](const CaseInfo&) { return Shape{kAny}; }},
+      {"block_table", DType::i32, "", table, [](const CaseInfo& i) { return Shape{i.batch, kAny}; }},
+      {"context_lens", DType::i32, "", table,
+       [](const CaseInfo& i) { return i.lens_2d ? Shape{i.batch, i.next_n} : Shape{i.batch}; }},
+      {"gathered_values", DType::u8, "fp8", gathered,
        [=](const CaseInfo& i) { return Shape{i.op == "ragged_logits" ? i.logits_cols : kAny, D(i)}; }},
-      {"gathered_scales", DType::u8, Role::output, "", "bitwise", true,
+      {"gathered_scales", DType::u8, "", gathered,
        [=](const CaseInfo& i) { return Shape{i.op == "ragged_logits" ? i.logits_cols : kAny, scale_row(i)}; }},
-      {"q", DType::u8, Role::input, "fp8", "", true,
+      {"q", DType::u8, "fp8", [=](const CaseInfo& i) { return when(logits_op(i), logits_op(i)); },
        [=](const CaseInfo& i) {
-         if (i.op == "paged_logits") return Shape{i.batch, i.next_n, i.heads, D(i)};
-         return Shape{i.rows, i.heads, D(i)};
+         return i.op == "paged_logits" ? Shape{i.batch, i.next_n, i.heads, D(i)} : Shape{i.rows, i.heads, D(i)};
        }},
-      {"weights", DType::f32, Role::input, "", "", true, [](const CaseInfo& i) { return Shape{i.rows, i.heads}; }},
-      {"ks", DType::i32, Role::input, "", "", false, [](const CaseInfo& i) { return Shape{i.rows}; }},
-      {"ke", DType::i32, Role::input, "", "", false, [](const CaseInfo& i) { return Shape{i.rows}; }},
-      {"logits", DType::f32, Role::output, "", "bitwise", true,
+      {"weights", DType::f32, "", [=](const CaseInfo& i) { return when(logits_op(i), logits_op(i)); },
+       [](const CaseInfo& i) { return Shape{i.rows, i.heads}; }},
+      {"ks", DType::i32, "", [](const CaseInfo& i) { return when(i.op == "ragged_logits", i.op == "ragged_logits"); },
+       [](const CaseInfo& i) { return Shape{i.rows}; }},
+      {"ke", DType::i32, "", [](const CaseInfo& i) { return when(i.op == "ragged_logits", i.op == "ragged_logits"); },
+       [](const CaseInfo& i) { return Shape{i.rows}; }},
+      {"logits", DType::f32, "", [=](const CaseInfo& i) { return when(logits_op(i), logits_op(i)); },
        [](const CaseInfo& i) { return Shape{i.rows, i.logits_row_stride}; }},
-      {"logits_regions", DType::i64, Role::meta, "", "", true, [](const CaseInfo& i) { return Shape{i.rows, 3}; }},
-      {"topk", DType::i32, Role::output, "", "topk_set", true, [](const CaseInfo& i) { return Shape{i.rows, i.topk}; }},
+      {"logits_regions", DType::i64, "", [=](const CaseInfo& i) { return when(logits_op(i), logits_op(i)); },
+       [](const CaseInfo& i) { return Shape{i.rows, 3}; }},
+      {"topk", DType::i32, "", [=](const CaseInfo& i) { return when(logits_op(i), logits_op(i)); },
+       [](const CaseInfo& i) { return Shape{i.rows, i.topk}; }},
   };
 }
 
@@ -129,6 +137,15 @@ bool shape_matches(const Shape& want, const Shape& got) {
 
 }  // namespace
 
+bool is_logits_op(const std::string& op) { return op == "paged_logits" || op == "ragged_logits"; }
+
+Role role_for(const std::string& dataset, const CaseInfo& info) {
+  if (dataset == "page_ids" || dataset == "logits_regions") return Role::meta;
+  if (info.op == "quant_cache") return dataset == "cache" ? Role::output : Role::input;
+  if (info.op == "gather") return dataset.rfind("gathered_", 0) == 0 ? Role::output : Role::input;
+  return dataset == "logits" || dataset == "topk" ? Role::output : Role::input;
+}
+
 const std::vector<DatasetSpec>& dataset_specs() {
   static const std::vector<DatasetSpec> specs = make_specs();
   return specs;
@@ -140,19 +157,14 @@ const DatasetSpec* find_spec(const std::string& name) {
   return nullptr;
 }
 
-bool spec_applies(const DatasetSpec& s, const std::string& op) {
-  if (s.name == "ks" || s.name == "ke") return op == "ragged_logits";
-  return true;
-}
-
 void validate_case(const Case& c, FileKind kind, const std::string& file) {
   auto fail = [&](const std::string& ds, const std::string& why) { throw GoldenError(file, c.name, ds, why); };
   if (c.name.empty() || c.name.find('/') != std::string::npos || c.name == "." || c.name == "..")
     fail("", "invalid case name (must be non-empty, without '/')");
   const CaseInfo& i = c.info;
   if (kind == FileKind::golden) {
-    if (i.op != "paged_logits" && i.op != "ragged_logits")
-      fail("", "attribute op = '" + i.op + "': expected paged_logits or ragged_logits");
+    if (i.op != "quant_cache" && i.op != "gather" && !is_logits_op(i.op))
+      fail("", "attribute op = '" + i.op + "': expected quant_cache, gather, paged_logits or ragged_logits");
     if (i.encoding != "e4m3fn" && i.encoding != "e4m3fnuz")
       fail("", "attribute encoding = '" + i.encoding + "': expected e4m3fn or e4m3fnuz");
     if (i.layout != "standard" && i.layout != "preshuffle16")
@@ -161,38 +173,35 @@ void validate_case(const Case& c, FileKind kind, const std::string& file) {
   for (const auto& [name, a] : c.data) {
     const DatasetSpec* s = find_spec(name);
     if (!s) fail(name, "not a schema v1 dataset name");
-    if (kind == FileKind::candidate && s->role != Role::output)
-      fail(name, std::string("a candidate holds only outputs; this is an ") + to_string(s->role));
     if (a.dtype != s->dtype)
       fail(name, std::string("dtype ") + to_string(a.dtype) + ", expected " + to_string(s->dtype));
-    if (kind == FileKind::golden) {
-      if (a.role != s->role) fail(name, std::string("role ") + to_string(a.role) + ", expected " + to_string(s->role));
-      const Shape want = s->shape(i);
-      if (!shape_matches(want, a.shape))
-        fail(name, "shape " + shape_string(a.shape) + ", expected " + shape_string(want));
-      const std::string enc = s->encoding == "fp8" ? i.encoding : s->encoding;
-      if (a.encoding != enc) fail(name, "attribute encoding = '" + a.encoding + "', expected '" + enc + "'");
-      if (s->role == Role::output && a.compare.empty()) fail(name, "output without a compare attribute");
-    }
     if (int64_t(a.bytes.size()) != a.elements() * size_of(a.dtype))
       fail(name, "holds " + std::to_string(a.bytes.size()) + " bytes for shape " + shape_string(a.shape));
+    if (kind == FileKind::candidate) continue;  // shapes are checked against the golden case
+    if (s->need(i) == Need::absent) fail(name, "not part of a " + i.op + " case");
+    const Role want_role = role_for(name, i);
+    if (a.role != want_role) fail(name, std::string("role ") + to_string(a.role) + ", expected " + to_string(want_role));
+    const Shape want = s->shape(i);
+    if (!shape_matches(want, a.shape)) fail(name, "shape " + shape_string(a.shape) + ", expected " + shape_string(want));
+    const std::string enc = s->encoding == "fp8" ? i.encoding : s->encoding;
+    if (a.encoding != enc) fail(name, "attribute encoding = '" + a.encoding + "', expected '" + enc + "'");
+    if (a.role == Role::output && a.compare.empty()) fail(name, "output without a compare attribute");
   }
-  if (kind == FileKind::golden) {
-    for (const DatasetSpec& s : dataset_specs())
-      if (s.required_in_golden && spec_applies(s, i.op) && !c.data.count(s.name)) fail(s.name, "missing");
-    if (i.op == "ragged_logits")
-      for (const char* n : {"ks", "ke"})
-        if (!c.data.count(n)) fail(n, "missing");
-    const auto& gv = c.at("gathered_values", file);
-    const auto& gs = c.at("gathered_scales", file);
-    if (gv.shape[0] != gs.shape[0])
-      fail("gathered_scales", "rows " + std::to_string(gs.shape[0]) + " != gathered_values rows " +
-                                  std::to_string(gv.shape[0]));
-    if (c.at("k_source", file).shape[0] != c.at("slot_mapping", file).shape[0])
-      fail("slot_mapping", "length differs from k_source rows");
-  } else if (c.data.empty()) {
-    fail("", "candidate case holds no output dataset");
+  if (kind == FileKind::candidate) {
+    if (c.data.empty()) fail("", "candidate case holds no dataset");
+    return;
   }
+  for (const DatasetSpec& s : dataset_specs())
+    if (s.need(i) == Need::required && !c.data.count(s.name)) fail(s.name, "missing");
+  if (c.at("page_ids", file).shape[0] != c.at("cache", file).shape[0])
+    fail("page_ids", "length differs from the pages stored in cache");
+  auto gv = c.data.find("gathered_values"), gs = c.data.find("gathered_scales");
+  if ((gv == c.data.end()) != (gs == c.data.end())) fail("gathered_scales", "stored without gathered_values or vice versa");
+  if (gv != c.data.end() && gv->second.shape[0] != gs->second.shape[0])
+    fail("gathered_scales", "rows differ from gathered_values rows");
+  auto ksrc = c.data.find("k_source"), slots = c.data.find("slot_mapping");
+  if (ksrc != c.data.end() && ksrc->second.shape[0] != slots->second.shape[0])
+    fail("slot_mapping", "length differs from k_source rows");
 }
 
 }  // namespace mqa::golden

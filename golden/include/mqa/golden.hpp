@@ -55,7 +55,7 @@ struct Array {
   std::vector<uint8_t> bytes;
   Role role = Role::input;
   std::string encoding;  // "e4m3fn" | "e4m3fnuz" for fp8 codes, "bf16" for bf16 bits, else ""
-  std::string compare;   // outputs only: "bitwise", "ulp:N", "tolerance" or "topk_set"
+  std::string compare;   // checkable results: CompareMode string ("bitwise,..."), or "topk_set"
 
   int64_t elements() const;
   template <class T> std::span<const T> view() const {
@@ -77,7 +77,7 @@ struct Array {
 
 // The case attributes (one HDF5 attribute each, same names; see SCHEMA.md for their meaning).
 struct CaseInfo {
-  std::string op;          // "paged_logits" | "ragged_logits"
+  std::string op;          // "quant_cache" | "gather" | "paged_logits" | "ragged_logits"
   std::string descriptor;  // the one-line case descriptor that regenerates the case
   std::string profile = "exact";
   std::string layout = "standard";  // "standard" | "preshuffle16"
@@ -101,6 +101,8 @@ struct CaseInfo {
   int64_t logits_row_stride = 0;  // floats between logits rows (>= logits_cols)
   int32_t topk = 0;               // k of the top-k output
   int32_t cache_fill = 0;         // every cache byte held this value before the write
+  bool cache_from_source = true;  // cache = quantise-and-cache(k_source, slot_mapping)
+  uint32_t logits_sentinel = 0;   // bits of every logits float the reference did not write
 };
 
 struct Case {
