@@ -1,0 +1,156 @@
+// Case descriptors: one small value that prints as ONE line, parses back exactly, and fully
+// determines every tensor of a test case through mqa::CounterRng. Properties, the fuzz
+// campaign, golden files and repro commands all speak in descriptors, so a failing case is a
+// line of text and shrinking works on shapes and lengths, not on megabytes of tensors.
+//
+// Line format (keys in this order; parse accepts any order, missing keys take the defaults
+// below, unknown keys are rejected):
+//   op=paged_logits layout=preshuffle16 B=64 D=128 Qb=128 H=64 next_n=2 lens=1d:[513,0,64]
+//   pages=70000 stride=natural max_blocks=auto table=perm tpad=0 pad_slots=0 max_ctx=auto
+//   out_pad=0 enc=e4m3fn quant=exact ue8m0=0 profile=exact clean=0 dist=randn
+//   M=0 ranges=causal topk=2048 seed=0x1234
+// lens: `1d:[a,b,...]` (one per sequence) or `2d:[a,b|c,d]` (next_n per sequence, `|` between
+// sequences). table: `perm` (distinct pages drawn from the pool by the seed) or explicit rows
+// `[3,5,-1|7,-1,-1]` (row stride = max_blocks + tpad). ranges (ragged only): causal | random |
+// full | explicit `[ks:ke,ks:ke,...]`.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mqa/fp8.hpp"
+#include "mqa/kcache.hpp"
+#include "mqa/layout.hpp"
+#include "mqa/logits.hpp"
+#include "mqa/topk.hpp"
+
+namespace mqa {
+
+enum class CaseOp : uint8_t { quant_cache = 0, gather = 1, paged_logits = 2, ragged_logits = 3 };
+enum class ValueDist : uint8_t { friendly = 0, randn = 1, adversarial = 2 };
+enum class RangeGen : uint8_t { causal = 0, random = 1, full = 2, explicit_list = 3 };
+
+const char* to_string(CaseOp op);
+CaseOp case_op_from_string(const std::string& s);
+const char* to_string(ValueDist d);
+ValueDist value_dist_from_string(const std::string& s);
+
+struct CaseDescriptor {
+  CaseOp op = CaseOp::paged_logits;
+  PageLayoutKind layout = PageLayoutKind::standard;
+  int32_t page_size = 64;    // B
+  int32_t head_dim = 128;    // D
+  int32_t quant_block = 128; // Qb (the logits ops need Qb == D)
+  int32_t heads = 64;        // H
+  int32_t next_n = 1;
+  bool lens_2d = false;
+  std::vector<int32_t> lens;  // 1d: [batch]; 2d: [batch * next_n] row-major
+  int64_t pool_pages = 0;     // 0: "auto" = exactly the pages the table needs
+  int64_t page_stride = 0;    // 0: "natural" = B*(D + 4*D/Qb)
+  int32_t max_blocks = 0;     // 0: "auto" = the most pages any sequence needs
+  std::vector<int32_t> table; // empty: "perm"; else explicit [batch, max_blocks + tpad]
+  int32_t table_pad = 0;      // extra int32 per table row (row stride = max_blocks + tpad)
+  int32_t pad_slots = 0;      // padding tokens (slot -1) mixed into the slot mapping
+  int32_t max_context_len = 0;// 0: "auto" = the longest row (+ future region)
+  int32_t out_pad = 0;        // extra floats per logits row (DeepGEMM pads rows to 256)
+  Fp8Encoding encoding = Fp8Encoding::e4m3fn;
+  QuantVariant quant = QuantVariant::exact;
+  bool ue8m0 = false;
+  Profile profile = Profile::exact;
+  bool clean_logits = false;
+  ValueDist dist = ValueDist::randn;
+  int32_t M = 0;              // ragged: query rows (k rows N = sum of lens)
+  RangeGen ranges = RangeGen::causal;
+  std::vector<int32_t> ks, ke;  // ragged, explicit ranges only
+  int32_t topk = 2048;        // k of the top-k consumer (logits ops)
+  uint64_t seed = 0;
+
+  int32_t batch() const;  // number of sequences
+  bool operator==(const CaseDescriptor&) const = default;
+};
+
+std::string to_string(const CaseDescriptor& d);
+// Parses one line; throws InvalidInput naming the field (e.g. "lens", "B") and the value.
+CaseDescriptor parse_case(const std::string& line);
+
+// Dense pools up to this size are materialised whole; larger ones are sparse (see PoolBuffer).
+inline constexpr int64_t kDensePoolLimit = int64_t(64) << 20;
+inline constexpr uint8_t kCacheSentinel = 0xA5;      // every cache byte nobody wrote
+inline constexpr uint32_t kLogitSentinelBits = 0x7FBADBADu;  // quiet NaN with a payload
+inline constexpr uint8_t kGatherSentinel = 0x5A;
+
+// The cache pool as a kernel sees it: num_pages * page_stride bytes of HOST memory. A pool
+// beyond kDensePoolLimit (page ids >= 65,536 with big strides, pools past 2^32 bytes) is an
+// anonymous MAP_NORESERVE mapping in which only the pages the case uses are touched; the rest
+// read as zero and cost no memory. That is how a cheap case reaches 64-bit offsets.
+class PoolBuffer {
+ public:
+  PoolBuffer() = default;
+  explicit PoolBuffer(int64_t bytes);
+  ~PoolBuffer();
+  PoolBuffer(PoolBuffer&& o) noexcept;
+  PoolBuffer& operator=(PoolBuffer&& o) noexcept;
+  PoolBuffer(const PoolBuffer&) = delete;
+  PoolBuffer& operator=(const PoolBuffer&) = delete;
+  uint8_t* data() { return data_; }
+  const uint8_t* data() const { return data_; }
+  int64_t size() const { return size_; }
+
+ private:
+  uint8_t* data_ = nullptr;
+  int64_t size_ = 0;
+};
+
+struct CaseTensors {
+  CaseDescriptor desc;  // normalised: auto fields resolved (pages, stride, max_blocks, max_ctx)
+  int32_t batch = 0;
+  // --- the pool --------------------------------------------------------------------------
+  PagedCacheLayout pool;           // as the kernel sees it (pool.num_pages = desc.pool_pages)
+  bool sparse_pool = false;        // true: only `page_ids` pages exist in a kernel's buffer
+  std::vector<int64_t> page_ids;   // physical id of page c of `cache` (identity when dense)
+  KCache cache;                    // compact pool (page c <-> page_ids[c]) AFTER the write
+  // --- table and lengths (physical ids, as passed to a kernel) ---------------------------
+  std::vector<int32_t> block_table;          // [batch, table_row_stride]
+  std::vector<int32_t> block_table_compact;  // same, ids of `cache`
+  int64_t table_row_stride = 0;
+  std::vector<int32_t> lens;                 // desc.lens
+  std::vector<int32_t> written;              // tokens written per sequence (W_b)
+  // --- the write (quantise-and-cache) ----------------------------------------------------
+  std::vector<uint16_t> k_bf16;    // [T, D] source K as bf16 bits
+  std::vector<float> k;            // [T, D] the same values in fp32 (exact)
+  std::vector<int64_t> slots;      // [T] physical slots (-1 = padding)
+  std::vector<int64_t> slots_compact;
+  bool cache_from_source = true;   // false: friendly codes written directly (see materialize)
+  // --- logits inputs ---------------------------------------------------------------------
+  std::vector<uint8_t> q;          // paged: [batch, next_n, H, D]; ragged: [M, H, D] codes
+  std::vector<float> weights;      // [rows, H]
+  std::vector<int32_t> ks, ke;     // ragged [M]
+  Gathered gathered;               // gather of every sequence (also ragged's k / kscale)
+  std::vector<float> kscale;       // ragged [N] (= gathered scales as floats, Qb == D)
+  // --- expected outputs (reference) ------------------------------------------------------
+  int64_t rows = 0, cols = 0, logits_row_stride = 0;
+  std::vector<float> logits;       // [rows, logits_row_stride], sentinel outside written cols
+  LogitsRegions regions;
+  std::vector<int32_t> topk;       // [rows, desc.topk] canonical top-k of the expected logits
+  bool has_expected_logits = false;
+
+  int64_t num_tokens() const { return int64_t(slots.size()); }
+  // The kernel-visible pool: sentinel-filled, and (written = true) holding the case's pages.
+  PoolBuffer make_pool(bool written) const;
+  // Page c of `cache` inside a kernel-visible pool buffer.
+  const uint8_t* pool_page(const PoolBuffer& buf, size_t c) const;
+  // Every view a reference call needs.
+  PagedLogitsProblem paged_problem() const;   // on the compact cache
+  RaggedLogitsProblem ragged_problem() const;
+};
+
+// Builds every input and, with `expected`, the reference outputs of the descriptor's op
+// (logits ops: the fast reference). Throws InvalidInput for a descriptor that is not a valid
+// case (naming the field), including a sparse pool whose used pages exceed kDensePoolLimit.
+CaseTensors materialize(const CaseDescriptor& d, bool expected = true);
+
+// Recomputes the expected logits (and top-k) of t with the fast reference, or the naive oracle.
+void compute_expected_logits(CaseTensors& t, bool naive = false);
+
+}  // namespace mqa
