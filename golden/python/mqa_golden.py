@@ -1,0 +1,221 @@
+"""Read mqa-harness golden files (schema v1, see golden/SCHEMA.md) and write candidate files.
+
+Needs numpy and h5py only. A case loads as numpy arrays in the exact byte layout the upstream
+kernels take, so a torch user can hand them over with torch.from_numpy(...).view(...):
+
+    import mqa_golden as mg
+    case = mg.load("golden/data/smoke.h5")["smoke_000"]
+    x = case.paged_inputs()            # q, kv_cache, weights, context_lens, block_table, ...
+    # DeepGEMM: fp8_paged_mqa_logits(q.view(float8_e4m3fn), kv_cache, weights, context_lens,
+    #                                block_table, schedule, max_context_len, clean_logits)
+    mg.write_candidate("cand.h5", {case.name: {"logits": my_logits}})
+    # then: mqa-harness golden verify golden/data/smoke.h5 cand.h5
+
+Every array is checked against its stored SHA-256 on load (verify=False skips it).
+"""
+
+import hashlib
+
+import h5py
+import numpy as np
+
+SCHEMA = "mqa-golden"
+SCHEMA_VERSION = 1
+
+_DTYPES = {"uint8": "<u1", "uint16": "<u2", "int32": "<i4", "int64": "<i8", "float32": "<f4"}
+
+
+class GoldenError(Exception):
+    """A file that is not a valid schema-v1 golden/candidate file (message names file/case/dataset)."""
+
+
+def sha256(array):
+    """Hex SHA-256 of an array's bytes (little-endian, C order), as stored in the `sha256` attribute."""
+    a = np.ascontiguousarray(array)
+    if a.dtype.byteorder == ">":
+        a = a.astype(a.dtype.newbyteorder("<"))
+    return hashlib.sha256(a.tobytes()).hexdigest()
+
+
+def _str(v):
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def _attrs(obj):
+    out = {}
+    for k, v in obj.attrs.items():
+        v = _str(v)
+        if isinstance(v, np.generic):
+            v = v.item()
+        out[k] = v
+    return out
+
+
+# ---- fp8 / bf16 decoding (for inspection; kernels take the raw codes) ----
+def _fp8_table(encoding):
+    if encoding not in ("e4m3fn", "e4m3fnuz"):
+        raise ValueError("encoding must be e4m3fn or e4m3fnuz, not %r" % (encoding,))
+    bias = 7 if encoding == "e4m3fn" else 8
+    codes = np.arange(256)
+    sign = np.where(codes & 0x80, -1.0, 1.0)
+    exp = (codes >> 3) & 0xF
+    man = (codes & 7).astype(np.float64)
+    mag = np.where(exp == 0, man * 2.0 ** (1 - bias - 3), (1 + man / 8) * 2.0 ** (exp - bias))
+    val = sign * mag
+    if encoding == "e4m3fn":
+        val[(codes & 0x7F) == 0x7F] = np.nan
+    else:
+        val[0x80] = np.nan  # the only NaN; e4m3fnuz has no negative zero
+    return val.astype(np.float32)
+
+
+_FP8 = {e: _fp8_table(e) for e in ("e4m3fn", "e4m3fnuz")}
+
+
+def decode_fp8(codes, encoding):
+    """uint8 fp8 codes -> float32 values (exact)."""
+    return _FP8[encoding][np.asarray(codes, dtype=np.uint8)]
+
+
+def decode_bf16(bits):
+    """uint16 bf16 bit patterns -> float32 values (exact)."""
+    return (np.asarray(bits, dtype=np.uint32) << 16).view(np.float32)
+
+
+class Case:
+    """One case: .name, .attrs (case attributes), .arrays (name -> ndarray), .meta (name -> dataset attributes)."""
+
+    def __init__(self, name, attrs, arrays, meta):
+        self.name, self.attrs, self.arrays, self.meta = name, attrs, arrays, meta
+
+    def __getitem__(self, key):
+        return self.arrays[key]
+
+    def __contains__(self, key):
+        return key in self.arrays
+
+    def __repr__(self):
+        return "Case(%r, op=%s, %s)" % (self.name, self.attrs.get("op"), self.attrs.get("descriptor"))
+
+    # ---- the pool as kernels see it ----
+    def pool(self):
+        """The whole pool [num_pages, page_stride] uint8: stored pages at their physical ids, every
+        other byte = cache_fill. (For a sparse pool with page ids past 65,536 this is large.)"""
+        a = self.attrs
+        pool = np.full((a["num_pages"], a["page_stride"]), a["cache_fill"], dtype=np.uint8)
+        pool[self["page_ids"]] = self["cache"]
+        return pool
+
+    def natural_page_bytes(self):
+        a = self.attrs
+        return a["page_size"] * (a["head_dim"] + 4 * a["head_dim"] // a["quant_block"])
+
+    def kv_cache(self, shape="aiter"):
+        """The pool in an upstream kernel's view (needs the natural page stride):
+        'aiter' -> [num_pages, B*(D+4)] bytes; 'deepgemm' -> [num_pages, B, 1, D+4] bytes.
+        The bytes are the file's: with layout preshuffle16 the values are shuffled (aiter
+        preshuffle=True), and a token's vector is never at t*(D+4) in either layout."""
+        a = self.attrs
+        if a["page_stride"] != self.natural_page_bytes():
+            raise GoldenError("%s: page_stride %d is padded (natural %d); use pool()" %
+                              (self.name, a["page_stride"], self.natural_page_bytes()))
+        p = self.pool()
+        if shape == "aiter":
+            return p
+        per_token = a["head_dim"] + 4 * a["head_dim"] // a["quant_block"]
+        return p.reshape(a["num_pages"], a["page_size"], 1, per_token)
+
+    def paged_inputs(self):
+        """Arguments of fp8_paged_mqa_logits (DeepGEMM / aiter), as numpy arrays."""
+        a = self.attrs
+        return {
+            "q": self["q"],                      # [batch, next_n, H, D] uint8 fp8 codes
+            "kv_cache": self.pool(),             # [num_pages, page_stride] uint8
+            "weights": self["weights"],          # [batch*next_n, H] float32
+            "context_lens": self["context_lens"],  # int32 [batch] or [batch, next_n]
+            "block_table": self["block_table"],  # int32 [batch, W]
+            "max_context_len": a["logits_cols"],
+            "logits_row_stride": a["logits_row_stride"],
+            "clean_logits": bool(a["clean_logits"]),
+            "encoding": a["encoding"],
+        }
+
+    def ragged_inputs(self):
+        """Arguments of fp8_mqa_logits (prefill): q [M,H,D], k [N,D] codes, kscale [N] float32,
+        weights [M,H], ks, ke [M] int32."""
+        return {
+            "q": self["q"],
+            "k": self["gathered_values"],
+            "kscale": np.ascontiguousarray(self["gathered_scales"]).view("<f4")[:, 0].copy(),
+            "weights": self["weights"],
+            "ks": self["ks"],
+            "ke": self["ke"],
+            "logits_row_stride": self.attrs["logits_row_stride"],
+            "clean_logits": bool(self.attrs["clean_logits"]),
+            "encoding": self.attrs["encoding"],
+        }
+
+
+def _check_root(path, f, kind):
+    a = _attrs(f)
+    if a.get("schema") != SCHEMA:
+        raise GoldenError("%s: attribute schema = %r, expected %r" % (path, a.get("schema"), SCHEMA))
+    if a.get("schema_version") != SCHEMA_VERSION:
+        raise GoldenError("%s: schema_version %r is not supported (this reader knows %d)" %
+                          (path, a.get("schema_version"), SCHEMA_VERSION))
+    if kind is not None and a.get("kind") != kind:
+        raise GoldenError("%s: kind = %r, expected %r" % (path, a.get("kind"), kind))
+    if "cases" not in f:
+        raise GoldenError("%s: group /cases missing" % path)
+    return a
+
+
+def load(path, verify=True, kind="golden"):
+    """All cases of a file as {name: Case}, in file order. Raises GoldenError on a bad file."""
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise GoldenError("%s: cannot open as HDF5 (%s)" % (path, e)) from None
+    with f:
+        _check_root(path, f, kind)
+        cases = {}
+        for name, g in f["cases"].items():
+            arrays, meta = {}, {}
+            for dname, ds in g.items():
+                want = None
+                arr = ds[()]
+                if arr.dtype.str.lstrip("<>|=") not in [d.lstrip("<>|=") for d in _DTYPES.values()]:
+                    raise GoldenError("%s: case %r: dataset %r: unsupported dtype %s" % (path, name, dname, arr.dtype))
+                m = _attrs(ds)
+                want = m.get("sha256")
+                if verify and want is not None and sha256(arr) != want:
+                    raise GoldenError("%s: case %r: dataset %r: checksum mismatch" % (path, name, dname))
+                arrays[dname], meta[dname] = arr, m
+            cases[name] = Case(name, _attrs(g), arrays, meta)
+        return cases
+
+
+def write_candidate(path, outputs, generator="mqa_golden.py"):
+    """Writes a candidate file: outputs = {case_name: {dataset_name: ndarray}} with the golden
+    dataset names/dtypes/shapes (e.g. "logits" float32 [rows, logits_row_stride], "topk" int32,
+    "cache" uint8 [P, page_stride]). Each dataset gets its sha256."""
+    with h5py.File(path, "w") as f:
+        f.attrs["schema"] = SCHEMA
+        f.attrs["schema_version"] = np.int64(SCHEMA_VERSION)
+        f.attrs["kind"] = "candidate"
+        f.attrs["generator"] = generator
+        f.attrs["checksum_algorithm"] = "sha256"
+        cases = f.create_group("cases")
+        for cname, datasets in outputs.items():
+            g = cases.create_group(cname)
+            for dname, arr in datasets.items():
+                arr = np.ascontiguousarray(arr)
+                if arr.dtype.str.lstrip("<>|=") not in [d.lstrip("<>|=") for d in _DTYPES.values()]:
+                    raise GoldenError("%s: case %r: dataset %r: dtype %s is not in the schema" %
+                                      (path, cname, dname, arr.dtype))
+                arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
+                big = arr.nbytes > 64 * 1024
+                ds = g.create_dataset(dname, data=arr, compression="gzip" if big else None,
+                                      shuffle=big and arr.itemsize > 1)
+                ds.attrs["role"] = "output"
+                ds.attrs["sha256"] = sha256(arr)
