@@ -136,10 +136,16 @@ void paged_mqa_logits(const PagedLogitsProblem& p, float* out, int64_t out_row_s
     for (size_t i = 0; i < sc.q.size(); ++i) sc.q[i] = dec[qb[i]];
     sc.k.resize(size_t(T * D));
     sc.kscale.resize(size_t(T));
+    // Both page layouts keep runs of 16 bytes (d = 16i .. 16i+15) contiguous: ask the layout for
+    // the start of each run only.
+    const int32_t run = D % kShuffleTile == 0 ? kShuffleTile : 1;
     for (int64_t x = 0; x < T; ++x) {
       const TokenAddress a = view.token(b, tok0 + x);
       double* kx = sc.k.data() + x * D;
-      for (int32_t d = 0; d < D; ++d) kx[d] = dec[p.cache_bytes[p.cache.value_byte(a.page, a.slot, d)]];
+      for (int32_t d0 = 0; d0 < D; d0 += run) {
+        const uint8_t* src = p.cache_bytes + p.cache.value_byte(a.page, a.slot, d0);
+        for (int32_t i = 0; i < run; ++i) kx[d0 + i] = dec[src[i]];
+      }
       sc.kscale[size_t(x)] = load_scale(p.cache_bytes, p.cache.scale_byte(a.page, a.slot, 0));
     }
     score_tile(p.profile, sc.q.data(), nn, H, D, sc.k.data(), sc.kscale.data(), T, tok0, rows.data(), sc);

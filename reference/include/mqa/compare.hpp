@@ -33,7 +33,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json_fwd.hpp>  // callers of to_json() include <nlohmann/json.hpp>
 
 #include "mqa/layout.hpp"
 #include "mqa/logits.hpp"
