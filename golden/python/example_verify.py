@@ -67,15 +67,18 @@ def main():
         if rc != 0:
             print("FAIL: verify of the stand-in kernel returned %d, expected 0" % rc)
             return 1
-        # Plant a one-ulp error in the first defined logit of the first non-empty row.
+        # Plant a one-ulp error in the first finite defined logit of the first case that has one.
+        planted = False
         for name, out in outputs.items():
-            regions = cases[name]["logits_regions"]
-            rows = [r for r in range(len(regions)) if regions[r][1] > regions[r][0]]
-            if rows:
-                r, c = rows[0], regions[rows[0]][0]
-                bits = out["logits"].view(np.uint32)
-                bits[r, c] ^= 1
-                print("planted: case %s logits[%d, %d] one ulp off" % (name, r, c))
+            for r, (lo, hi, _) in enumerate(cases[name]["logits_regions"]):
+                finite = np.flatnonzero(np.isfinite(out["logits"][r, lo:hi]))
+                if len(finite):
+                    c = lo + finite[0]
+                    out["logits"].view(np.uint32)[r, c] ^= 1
+                    print("planted: case %s logits[%d, %d] one ulp off" % (name, r, c))
+                    planted = True
+                    break
+            if planted:
                 break
         bad = os.path.join(tmp, "planted.h5")
         mg.write_candidate(bad, outputs)

@@ -125,15 +125,31 @@ class Case:
         per_token = a["head_dim"] + 4 * a["head_dim"] // a["quant_block"]
         return p.reshape(a["num_pages"], a["page_size"], 1, per_token)
 
-    def paged_inputs(self):
-        """Arguments of fp8_paged_mqa_logits (DeepGEMM / aiter), as numpy arrays."""
+    def compact(self):
+        """(stored pages [P, page_stride], block table renumbered to indices of them; entries
+        that point at no stored page become -1 and are never needed by the case)."""
+        ids = self["page_ids"]
+        table = self["block_table"]
+        order = np.argsort(ids)
+        pos = np.searchsorted(ids[order], table)
+        pos = np.clip(pos, 0, len(ids) - 1) if len(ids) else np.zeros_like(table)
+        hit = (ids[order][pos] == table) if len(ids) else np.zeros(table.shape, bool)
+        return self["cache"], np.where(hit, order[pos], -1).astype(np.int32)
+
+    def paged_inputs(self, max_pool_bytes=1 << 28):
+        """Arguments of fp8_paged_mqa_logits (DeepGEMM / aiter), as numpy arrays. A pool larger
+        than max_pool_bytes (sparse cases with page ids past 65,536) is given compact: only
+        the stored pages, table renumbered ("compact": True); the logits are the same."""
         a = self.attrs
+        small = a["num_pages"] * a["page_stride"] <= max_pool_bytes
+        kv, table = (self.pool(), self["block_table"]) if small else self.compact()
         return {
             "q": self["q"],                      # [batch, next_n, H, D] uint8 fp8 codes
-            "kv_cache": self.pool(),             # [num_pages, page_stride] uint8
+            "kv_cache": kv,                      # [num_pages, page_stride] uint8
+            "compact": not small,
             "weights": self["weights"],          # [batch*next_n, H] float32
             "context_lens": self["context_lens"],  # int32 [batch] or [batch, next_n]
-            "block_table": self["block_table"],  # int32 [batch, W]
+            "block_table": table,                # int32 [batch, W]
             "max_context_len": a["logits_cols"],
             "logits_row_stride": a["logits_row_stride"],
             "clean_logits": bool(a["clean_logits"]),

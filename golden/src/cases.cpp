@@ -1,0 +1,123 @@
+// Materialised case -> golden Case. The only place that decides which tensor becomes which
+// dataset, with which role, encoding and comparison mode (SCHEMA.md).
+#include <cstdio>
+#include <fstream>
+
+#include "golden_schema.hpp"
+#include "mqa/compare.hpp"
+#include "mqa/golden_cases.hpp"
+#include "mqa/validate.hpp"
+
+namespace mqa::golden {
+namespace {
+
+template <class T>
+void add(Case& c, const std::string& name, std::vector<int64_t> shape, const std::vector<T>& v,
+         std::string encoding = {}, std::string compare = {}) {
+  c.data[name] = Array::of<T>(std::move(shape), std::span<const T>(v), role_for(name, c.info), std::move(encoding),
+                              std::move(compare));
+}
+
+}  // namespace
+
+std::string case_name(const std::string& prefix, size_t index) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "_%03zu", index);
+  return prefix + buf;
+}
+
+Case case_from_tensors(const std::string& name, const CaseTensors& t) {
+  const CaseDescriptor& d = t.desc;
+  Case c;
+  c.name = name;
+  CaseInfo& i = c.info;
+  i.op = to_string(d.op);
+  i.descriptor = to_string(d);
+  i.profile = to_string(d.profile);
+  i.layout = to_string(d.layout);
+  i.page_size = d.page_size;
+  i.page_stride = t.pool.page_stride;
+  i.num_pages = t.pool.num_pages;
+  i.head_dim = d.head_dim;
+  i.heads = is_logits_op(i.op) ? d.heads : 0;
+  i.next_n = d.next_n;
+  i.quant_block = d.quant_block;
+  i.batch = t.batch;
+  i.rows = int32_t(t.rows);
+  i.quant_variant = to_string(d.quant);
+  i.ue8m0 = d.ue8m0;
+  i.encoding = to_string(d.encoding);
+  i.seed = d.seed;
+  i.lens_2d = d.lens_2d;
+  i.clean_logits = d.clean_logits;
+  i.cache_fill = kCacheSentinel;
+  i.cache_from_source = t.cache_from_source;
+  i.logits_sentinel = kLogitSentinelBits;
+  const std::string enc = i.encoding;
+  const int64_t D = d.head_dim, T = t.num_tokens();
+
+  if (t.cache_from_source) {
+    add(c, "k_source", {T, D}, t.k_bf16, "bf16");
+    add(c, "slot_mapping", {T}, t.slots);
+  }
+  const int64_t P = int64_t(t.page_ids.size());
+  c.data["cache"] = Array::of<uint8_t>({P, t.pool.page_stride}, t.cache.bytes, role_for("cache", i), enc,
+                                       t.cache_from_source ? "bitwise" : "");
+  add(c, "page_ids", {P}, t.page_ids);
+  add(c, "block_table", {t.batch, t.table_row_stride}, t.block_table);
+  if (d.lens_2d) add(c, "context_lens", {t.batch, d.next_n}, t.lens);
+  else add(c, "context_lens", {t.batch}, t.lens);
+  const int64_t G = t.gathered.rows, scale_row = 4 * (D / d.quant_block);
+  add(c, "gathered_values", {G, D}, t.gathered.values, enc, "bitwise");
+  add(c, "gathered_scales", {G, scale_row}, t.gathered.scales, "", "bitwise");
+
+  if (is_logits_op(i.op)) {
+    if (!t.has_expected_logits) throw std::logic_error("case_from_tensors: materialize(d, expected=true) needed");
+    i.logits_cols = t.cols;
+    i.logits_row_stride = t.logits_row_stride;
+    i.topk = d.topk;
+    const int64_t H = d.heads;
+    if (d.op == CaseOp::paged_logits) add(c, "q", {t.batch, d.next_n, H, D}, t.q, enc);
+    else add(c, "q", {t.rows, H, D}, t.q, enc);
+    add(c, "weights", {t.rows, H}, t.weights);
+    if (d.op == CaseOp::ragged_logits) {
+      add(c, "ks", {t.rows}, t.ks);
+      add(c, "ke", {t.rows}, t.ke);
+    }
+    CompareMode mode;
+    mode.clean = d.clean_logits;
+    add(c, "logits", {t.rows, t.logits_row_stride}, t.logits, "", mode.to_string());
+    std::vector<int64_t> regions;
+    for (const RowRegion& r : t.regions.row) regions.insert(regions.end(), {r.valid_begin, r.valid_end, r.future_end});
+    add(c, "logits_regions", {t.rows, 3}, regions);
+    add(c, "topk", {t.rows, int64_t(d.topk)}, t.topk, "", "topk_set");
+  }
+  validate_case(c, FileKind::golden);
+  return c;
+}
+
+Case generate_case(const std::string& name, const std::string& descriptor) {
+  return case_from_tensors(name, materialize(parse_case(descriptor), true));
+}
+
+std::vector<std::string> read_case_list(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw GoldenError(path, "", "", "cannot read the case list");
+  std::vector<std::string> out;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    line = line.substr(first, line.find_last_not_of(" \t\r") + 1 - first);
+    try {
+      parse_case(line);
+    } catch (const InvalidInput& e) {
+      throw GoldenError(path, "", "", "line " + std::to_string(n) + ": " + e.what());
+    }
+    out.push_back(line);
+  }
+  if (out.empty()) throw GoldenError(path, "", "", "no case descriptor in the list");
+  return out;
+}
+
+}  // namespace mqa::golden

@@ -1,0 +1,183 @@
+// One dataset of a golden case against the same dataset of a candidate (or of another golden
+// file): logits through the comparator (regions, logical + physical coordinates), top-k through
+// the tie-aware set comparison, byte tensors through compare_bytes with the cache layout.
+#include "compare_case.hpp"
+
+#include <cmath>
+#include <unordered_map>
+
+#include "golden_schema.hpp"
+#include "mqa/compare.hpp"
+#include "mqa/kcache.hpp"
+#include "mqa/topk.hpp"
+#include "mqa/validate.hpp"
+
+namespace mqa::golden {
+namespace {
+
+PagedCacheLayout cache_layout(const CaseInfo& i, int64_t pages) {
+  return PagedCacheLayout{PageLayout{page_layout_from_string(i.layout), i.page_size, i.head_dim, i.quant_block},
+                          i.page_stride, pages};
+}
+
+LogitsRegions regions_of(const Case& g) {
+  const Array& a = g.at("logits_regions");
+  const auto v = a.view<int64_t>();
+  LogitsRegions r;
+  r.rows = g.info.rows;
+  r.cols = g.info.logits_cols;
+  r.row_stride = g.info.logits_row_stride;
+  for (int64_t i = 0; i < r.rows; ++i) r.row.push_back(RowRegion{v[size_t(3 * i)], v[size_t(3 * i + 1)], v[size_t(3 * i + 2)]});
+  return r;
+}
+
+uint8_t abs_code(uint8_t c, Fp8Encoding e) { return (e == Fp8Encoding::e4m3fnuz && c == 0x80) ? c : uint8_t(c & 0x7F); }
+
+// sum over heads and dims of |w * q * k * kscale| per logit, from the reference run on absolute
+// values (relu is then the identity): the `tolerance` mode's sum|terms| (numerics.md).
+std::vector<double> abs_terms(const Case& g) {
+  const CaseInfo& i = g.info;
+  const Fp8Encoding enc = fp8_encoding_from_string(i.encoding);
+  auto abs_codes = [&](const Array& a) {
+    std::vector<uint8_t> v(a.bytes);
+    for (auto& c : v) c = abs_code(c, enc);
+    return v;
+  };
+  std::vector<float> w(g.at("weights").view<float>().begin(), g.at("weights").view<float>().end());
+  for (float& x : w) x = std::fabs(x);
+  const std::vector<uint8_t> q = abs_codes(g.at("q"));
+  std::vector<float> out(size_t(i.rows * i.logits_row_stride), 0.0f);
+  if (i.op == "paged_logits") {
+    const Array& cache = g.at("cache");
+    KCache k(cache_layout(i, cache.shape[0]), 0);
+    k.bytes = cache.bytes;
+    for (int64_t p = 0; p < cache.shape[0]; ++p)
+      for (int32_t t = 0; t < i.page_size; ++t)
+        for (int32_t d = 0; d < i.head_dim; ++d) k.set_value_code(p, t, d, abs_code(k.value_code(p, t, d), enc));
+    // The reference runs on the stored pages: physical ids -> index into page_ids.
+    std::unordered_map<int64_t, int32_t> compact;
+    const auto ids = g.at("page_ids").view<int64_t>();
+    for (size_t c = 0; c < ids.size(); ++c) compact.emplace(ids[c], int32_t(c));
+    const Array& table = g.at("block_table");
+    std::vector<int32_t> tab(table.view<int32_t>().begin(), table.view<int32_t>().end());
+    for (int32_t& e : tab) e = compact.count(e) ? compact[e] : -1;
+    PagedLogitsProblem p;
+    p.cache = k.layout;
+    p.cache_bytes = k.bytes.data();
+    p.encoding = enc;
+    p.q = q.data();
+    p.batch = i.batch;
+    p.next_n = i.next_n;
+    p.heads = i.heads;
+    p.weights = w.data();
+    p.context_lens = g.at("context_lens").view<int32_t>().data();
+    p.lens_2d = i.lens_2d;
+    p.table = BlockTableView{tab.data(), i.batch, int32_t(table.shape[1]), table.shape[1]};
+    p.max_context_len = int32_t(i.logits_cols);
+    paged_mqa_logits(p, out.data(), i.logits_row_stride);
+  } else {
+    const std::vector<uint8_t> k = abs_codes(g.at("gathered_values"));
+    const auto sc = g.at("gathered_scales");
+    std::vector<float> kscale(size_t(i.logits_cols));
+    for (size_t n = 0; n < kscale.size(); ++n) std::memcpy(&kscale[n], sc.bytes.data() + n * size_t(sc.shape[1]), 4);
+    RaggedLogitsProblem p;
+    p.encoding = enc;
+    p.q = q.data();
+    p.M = i.rows;
+    p.heads = i.heads;
+    p.head_dim = i.head_dim;
+    p.k = k.data();
+    p.kscale = kscale.data();
+    p.N = int32_t(i.logits_cols);
+    p.weights = w.data();
+    p.ks = g.at("ks").view<int32_t>().data();
+    p.ke = g.at("ke").view<int32_t>().data();
+    ragged_mqa_logits(p, out.data(), i.logits_row_stride);
+  }
+  std::vector<double> terms(out.size());
+  const LogitsRegions r = regions_of(g);
+  for (int64_t row = 0; row < r.rows; ++row)
+    for (int64_t c = r.row[size_t(row)].valid_begin; c < r.row[size_t(row)].future_end; ++c)
+      terms[size_t(row * r.row_stride + c)] = double(out[size_t(row * r.row_stride + c)]);
+  return terms;
+}
+
+OutputResult compare_logits_dataset(const Case& g, const Array& expected, const Array& actual, const std::string& mode,
+                                    int max_listed) {
+  const CaseInfo& i = g.info;
+  const CompareMode m = CompareMode::parse(mode);
+  const LogitsRegions regions = regions_of(g);
+  LogitsCoordinates coords;
+  const Array& table = g.at("block_table");
+  if (i.op == "paged_logits") {
+    coords.kind = LogitsCoordinates::Kind::paged;
+    coords.batch = i.batch;
+    coords.next_n = i.next_n;
+    coords.view = PagedView{cache_layout(i, i.num_pages),
+                            BlockTableView{table.view<int32_t>().data(), i.batch, int32_t(table.shape[1]), table.shape[1]}};
+  } else {
+    coords.kind = LogitsCoordinates::Kind::ragged;
+  }
+  CompareOptions opt;
+  opt.name = g.name + "/logits";
+  opt.max_listed = max_listed;
+  std::vector<double> terms;
+  if (m.kind == CompareKind::tolerance) {
+    terms = abs_terms(g);
+    opt.abs_terms = terms;
+    // Per-head fp32 dot of D terms, weight, head sum of H terms, k-scale: D + H + 1 roundings.
+    opt.reduction_length = int64_t(i.head_dim) + i.heads + 1;
+  }
+  const CompareReport rep = compare_logits(expected.view<float>(), actual.view<float>(), regions, m, coords, opt);
+  return OutputResult{g.name, "logits", mode, rep.pass, rep.to_text(), rep.to_json()};
+}
+
+OutputResult compare_topk_dataset(const Case& g, const Array& expected, const Array& actual, const std::string& mode) {
+  if (mode != "topk_set") reject("compare_mode", "'" + mode + "'", "top-k supports only topk_set");
+  const LogitsRegions regions = regions_of(g);
+  const TopkCheck c = compare_topk(g.at("logits").view<float>().data(), regions, expected.view<int32_t>(),
+                                   actual.view<int32_t>(), g.info.topk);
+  OutputResult r{g.name, "topk", mode, c.ok, {}, {}};
+  r.text = g.name + "/topk: " + (c.ok ? "PASS" : "FAIL") + " (topk_set, k=" + std::to_string(g.info.topk) + ", " +
+           std::to_string(c.rows_checked) + " rows)" + (c.ok ? "" : "\n  " + c.message) + "\n";
+  r.json = {{"name", g.name + "/topk"}, {"mode", mode}, {"pass", c.ok}, {"rows_checked", c.rows_checked}};
+  if (!c.ok) r.json.update({{"row", c.row}, {"position", c.position}, {"token", c.token}, {"message", c.message}});
+  return r;
+}
+
+}  // namespace
+
+OutputResult compare_dataset(const Case& g, const std::string& name, const Array& actual, std::string mode,
+                             const std::string& actual_file, int max_listed) {
+  const Array& expected = g.at(name);
+  if (actual.dtype != expected.dtype)
+    throw GoldenError(actual_file, g.name, name,
+                      std::string("dtype ") + to_string(actual.dtype) + ", the golden has " + to_string(expected.dtype));
+  if (actual.shape != expected.shape)
+    throw GoldenError(actual_file, g.name, name,
+                      "shape " + shape_string(actual.shape) + ", the golden has " + shape_string(expected.shape));
+  if (mode.empty()) mode = expected.compare.empty() ? "bitwise" : expected.compare;
+  if (name == "logits") return compare_logits_dataset(g, expected, actual, mode, max_listed);
+  if (name == "topk") return compare_topk_dataset(g, expected, actual, mode);
+  if (mode != "bitwise") reject("compare_mode", "'" + mode + "'", "byte tensors compare only bitwise");
+  ByteCompareOptions opt;
+  opt.name = g.name + "/" + name;
+  opt.max_listed = max_listed;
+  std::optional<PagedCacheLayout> layout;
+  if (name == "cache") layout = cache_layout(g.info, expected.shape[0]);  // page numbers index page_ids
+  else opt.row_bytes = expected.shape.size() > 1 ? expected.shape.back() * size_of(expected.dtype) : 0;
+  const ByteCompareReport rep = compare_bytes(expected.bytes, actual.bytes, layout, opt);
+  return OutputResult{g.name, name, mode, rep.pass, rep.to_text(), rep.to_json()};
+}
+
+OutputResult compare_raw(const std::string& case_name, const std::string& name, const Array& expected,
+                         const Array& actual, int max_listed) {
+  ByteCompareOptions opt;
+  opt.name = case_name + "/" + name;
+  opt.max_listed = max_listed;
+  opt.row_bytes = expected.shape.size() > 1 ? expected.shape.back() * size_of(expected.dtype) : 0;
+  const ByteCompareReport rep = compare_bytes(expected.bytes, actual.bytes, std::nullopt, opt);
+  return OutputResult{case_name, name, "bytes", rep.pass, rep.to_text(), rep.to_json()};
+}
+
+}  // namespace mqa::golden

@@ -1,0 +1,103 @@
+// The built-in suites of the corpus, as case descriptors (one line each, replayable with
+// `mqa-harness fuzz --replay`). Lengths are reduced from production so that the whole corpus
+// stays under ~20 MB; the shapes (H, D, B, next_n, layouts, encodings) are the deployed ones.
+#include "mqa/golden_cases.hpp"
+#include "mqa/validate.hpp"
+
+namespace mqa::golden {
+namespace {
+
+// Every op once, tiny shapes, both layouts and encodings, both profiles.
+const std::vector<std::string> kSmoke = {
+    "op=paged_logits layout=standard B=16 D=32 Qb=32 H=8 next_n=1 lens=1d:[17,5,0] dist=friendly topk=8 seed=0x101",
+    "op=paged_logits layout=preshuffle16 B=16 D=32 Qb=32 H=8 next_n=2 lens=1d:[33,16] topk=16 seed=0x102",
+    "op=paged_logits layout=standard B=1 D=64 Qb=64 H=16 lens=1d:[7,3] topk=4 seed=0x103",
+    "op=paged_logits layout=preshuffle16 B=32 D=64 Qb=64 H=16 next_n=2 lens=2d:[10,11|40,41] clean=1 out_pad=5 "
+    "topk=8 seed=0x104",
+    "op=ragged_logits B=16 D=32 Qb=32 H=8 lens=1d:[20,9] M=12 topk=8 seed=0x105",
+    "op=quant_cache layout=standard B=16 D=64 Qb=32 lens=1d:[20] enc=e4m3fnuz quant=aiter ue8m0=1 pad_slots=3 "
+    "seed=0x106",
+    "op=gather layout=preshuffle16 B=16 D=32 Qb=32 lens=1d:[16,1,31] seed=0x107",
+    "op=paged_logits B=64 D=128 H=32 next_n=2 lens=1d:[100,65] profile=deepgemm_sm90 dist=friendly topk=32 "
+    "seed=0x108",
+    "op=paged_logits layout=preshuffle16 B=16 D=32 Qb=32 H=8 lens=1d:[40] enc=e4m3fnuz dist=adversarial topk=8 "
+    "seed=0x109",
+};
+
+// The edge matrix of spec verification.md, small D/H so that it stays cheap.
+const std::vector<std::string> kEdge = {
+    // lengths around page and 256-column boundaries, B = 16 / 32 / 64 / 128 / 256
+    "op=paged_logits layout=standard B=16 D=32 Qb=32 H=8 lens=1d:[0,1,15,16,17,255,256,257,131] topk=16 seed=0x201",
+    "op=paged_logits layout=preshuffle16 B=16 D=32 Qb=32 H=8 lens=1d:[0,1,15,16,17,255,256,257,131] topk=16 "
+    "seed=0x202",
+    "op=paged_logits layout=preshuffle16 B=32 D=64 Qb=64 H=8 lens=1d:[31,32,33,97] topk=16 seed=0x203",
+    "op=paged_logits layout=standard B=64 D=32 Qb=32 H=8 lens=1d:[63,64,65,255,256,257] out_pad=3 topk=64 "
+    "seed=0x204",
+    "op=paged_logits layout=preshuffle16 B=128 D=32 Qb=32 H=8 lens=1d:[127,128,129] topk=64 seed=0x205",
+    "op=paged_logits layout=standard B=256 D=32 Qb=32 H=8 lens=1d:[255,256,257] topk=64 seed=0x206",
+    "op=paged_logits layout=standard B=1 D=32 Qb=32 H=8 lens=1d:[1,2,17] topk=4 seed=0x207",
+    // batch 17, next_n 2 with 1-D (causal offsets, L_r = 0 rows) and 2-D lens, clean logits
+    "op=paged_logits layout=standard B=16 D=32 Qb=32 H=16 lens=1d:[1,2,3,5,8,13,21,34,55,89,144,0,16,17,31,32,33] "
+    "topk=8 seed=0x208",
+    "op=paged_logits layout=preshuffle16 B=16 D=32 Qb=32 H=8 next_n=2 lens=1d:[1,2,16,17,64] clean=1 topk=16 "
+    "seed=0x209",
+    "op=paged_logits layout=standard B=16 D=32 Qb=32 H=8 next_n=2 lens=2d:[0,1|16,17|5,40] topk=16 seed=0x20a",
+    // page ids past 65,536 (sparse pool) and a pool past 2^32 bytes; padded stride and table
+    "op=paged_logits layout=preshuffle16 B=64 D=128 Qb=128 H=8 lens=1d:[65,130] pages=70000 topk=32 seed=0x20b",
+    "op=paged_logits layout=standard B=64 D=128 Qb=128 H=8 lens=1d:[200] pages=600000 stride=8704 tpad=3 topk=32 "
+    "seed=0x20c",
+    "op=paged_logits layout=standard B=16 D=32 Qb=32 H=8 lens=1d:[40,7] stride=640 tpad=2 pad_slots=4 topk=8 "
+    "seed=0x20d",
+    // values: adversarial (FMAX, subnormals, cancellation, amax near powers of two), both encodings
+    "op=paged_logits layout=standard B=16 D=64 Qb=64 H=8 lens=1d:[48] dist=adversarial topk=8 seed=0x20e",
+    "op=paged_logits layout=preshuffle16 B=16 D=64 Qb=64 H=8 lens=1d:[48] enc=e4m3fnuz dist=adversarial topk=8 "
+    "seed=0x20f",
+    "op=paged_logits layout=standard B=16 D=32 Qb=32 H=16 next_n=2 lens=1d:[30,18] profile=deepgemm_sm90 "
+    "dist=friendly topk=8 seed=0x210",
+    // quantise-and-cache: every variant with ue8m0 on adversarial amax, both encodings, Qb < D
+    "op=quant_cache layout=standard B=16 D=64 Qb=64 lens=1d:[33] quant=exact ue8m0=1 dist=adversarial seed=0x211",
+    "op=quant_cache layout=standard B=16 D=64 Qb=64 lens=1d:[33] quant=vllm ue8m0=1 dist=adversarial seed=0x211",
+    "op=quant_cache layout=preshuffle16 B=16 D=64 Qb=64 lens=1d:[33] quant=aiter ue8m0=1 enc=e4m3fnuz "
+    "dist=adversarial seed=0x211",
+    "op=quant_cache layout=standard B=16 D=64 Qb=32 lens=1d:[33] quant=sglang ue8m0=1 dist=adversarial seed=0x211",
+    "op=quant_cache layout=preshuffle16 B=32 D=128 Qb=128 lens=1d:[70,1] pad_slots=5 stride=8448 seed=0x212",
+    // gather: empty, single-token and page-boundary sequences
+    "op=gather layout=standard B=16 D=32 Qb=32 lens=1d:[0,1,16,17] seed=0x213",
+    "op=gather layout=preshuffle16 B=32 D=64 Qb=32 lens=1d:[33,64] seed=0x214",
+    // ragged prefill: random and full ranges, M = 1
+    "op=ragged_logits B=16 D=32 Qb=32 H=8 lens=1d:[40,25] M=20 ranges=random topk=8 seed=0x215",
+    "op=ragged_logits B=16 D=64 Qb=64 H=16 lens=1d:[33] M=1 ranges=full clean=1 out_pad=7 topk=16 seed=0x216",
+};
+
+// DeepSeek-V3.2 indexer: H=64, D=128, Qb=128, B=64. Decode (next_n=1), MTP verify (next_n=2,
+// 1-D lens as SGLang/DeepGEMM v2.1 and 2-D as vLLM), prefill (ragged). DeepGEMM pads logits
+// rows to a multiple of 256 columns (out_pad). Lengths reduced from production (~100K).
+const std::vector<std::string> kDeployed = {
+    "op=paged_logits layout=standard B=64 D=128 Qb=128 H=64 next_n=1 lens=1d:[1024,700,1300,64] out_pad=236 "
+    "topk=2048 seed=0x301",
+    "op=paged_logits layout=preshuffle16 B=64 D=128 Qb=128 H=64 next_n=1 lens=1d:[1024,700,1300,64] out_pad=236 "
+    "topk=2048 seed=0x302",
+    "op=paged_logits layout=standard B=64 D=128 Qb=128 H=64 next_n=2 lens=1d:[900,513] out_pad=124 topk=512 "
+    "seed=0x303",
+    "op=paged_logits layout=preshuffle16 B=64 D=128 Qb=128 H=64 next_n=2 lens=2d:[899,900|300,301] out_pad=124 "
+    "topk=512 seed=0x304",
+    "op=paged_logits layout=preshuffle16 B=64 D=128 Qb=128 H=64 next_n=1 lens=1d:[777,256] enc=e4m3fnuz "
+    "quant=aiter topk=512 seed=0x305",
+    "op=paged_logits layout=standard B=64 D=128 Qb=128 H=64 next_n=2 lens=1d:[640,129] profile=deepgemm_sm90 "
+    "dist=friendly topk=512 seed=0x306",
+    "op=ragged_logits layout=standard B=64 D=128 Qb=128 H=64 lens=1d:[700,300] M=96 topk=512 seed=0x307",
+    "op=quant_cache layout=preshuffle16 B=64 D=128 Qb=128 lens=1d:[300,129] quant=vllm ue8m0=1 seed=0x308",
+};
+
+}  // namespace
+
+std::vector<std::string> suite_names() { return {"smoke", "edge", "deployed"}; }
+
+std::vector<std::string> builtin_suite(const std::string& name) {
+  if (name == "smoke") return kSmoke;
+  if (name == "edge") return kEdge;
+  if (name == "deployed") return kDeployed;
+  reject("suite", "'" + name + "'", "expected smoke, edge or deployed");
+}
+
+}  // namespace mqa::golden
