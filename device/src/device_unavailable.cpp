@@ -1,0 +1,27 @@
+// The device API of a build without a device compiler (MQA_CUDA=OFF, or AUTO without nvcc):
+// every op refuses with that reason, so callers (the kernel-under-test registry, the device
+// tests) report "unsupported" instead of failing to link.
+#include "mqa/device_ops.hpp"
+
+namespace mqa::device {
+
+namespace {
+constexpr const char* kWhy = "no GPU: this build has no device code (configure with MQA_CUDA=ON and nvcc)";
+}
+
+DeviceStatus device_status() { return DeviceStatus{false, kWhy, {}}; }
+bool fast_path_compiled() { return false; }
+bool fast_path_fits(int32_t, int32_t) { return false; }
+
+void quantize_and_cache(const PagedCacheLayout&, uint8_t*, std::span<const float>, std::span<const int64_t>,
+                        const QuantParams&) {
+  throw DeviceError(kWhy);
+}
+void gather_k_cache(const PagedCacheLayout&, const uint8_t*, const BlockTableView&, std::span<const int32_t>, uint8_t*,
+                    uint8_t*) {
+  throw DeviceError(kWhy);
+}
+void paged_mqa_logits(const PagedLogitsProblem&, float*, int64_t, LogitsPath) { throw DeviceError(kWhy); }
+void ragged_mqa_logits(const RaggedLogitsProblem&, float*, int64_t, LogitsPath) { throw DeviceError(kWhy); }
+
+}  // namespace mqa::device

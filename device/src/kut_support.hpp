@@ -1,0 +1,35 @@
+// Helpers for implementations of the kernel-under-test ABI: enum and descriptor conversion
+// (with InvalidInput naming the field), and the exception -> status guard. Host only; also
+// compiled into the example plugin.
+#pragma once
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "mqa/kcache.hpp"
+#include "mqa/kut.h"
+#include "mqa/logits.hpp"
+
+namespace mqa::kut {
+
+void write_message(char* buf, size_t len, const std::string& s);
+
+// Runs fn; InvalidInput -> MQA_INVALID, any other exception -> MQA_ERROR, message = what().
+mqa_status guarded(char* message, size_t message_len, const std::function<mqa_status()>& fn);
+
+// Refusal helper: writes `why` and returns MQA_UNSUPPORTED.
+mqa_status unsupported(char* message, size_t message_len, const std::string& why);
+
+PageLayoutKind layout_kind(int32_t v);   // InvalidInput on unknown values
+Fp8Encoding encoding(int32_t v);
+QuantVariant quant_variant(int32_t v);
+Profile profile(int32_t v);
+PagedCacheLayout cache_layout(const mqa_cache_desc& c);
+
+PagedLogitsProblem paged_problem(const mqa_paged_logits_args& a);
+RaggedLogitsProblem ragged_problem(const mqa_ragged_logits_args& a);
+
+// Validates the enums of a case shape (MQA_INVALID on unknown values); "" when they are known.
+std::string shape_enum_error(const mqa_case_shape& s);
+
+}  // namespace mqa::kut

@@ -1,0 +1,252 @@
+// The NVIDIA fast path of the exact MQA logits (a clearly fenced per-vendor path: on AMD this
+// file compiles to "not available"). Bit-identical to the generic kernel by construction:
+//
+// An fp8 code is an integer X times the format's smallest subnormal u (2^-9 e4m3fn, 2^-10
+// fnuz), |X| < 2^18. Split |X| = L0 + L1*2^7 + L2*2^14 with L0, L1 < 128 and L2 < 16, each limb
+// carrying X's sign: three int8 limbs. Then q.k = u^2 * sum_{i,j} 2^(7(i+j)) sum_d Lq_i Lk_j,
+// and every inner sum is an exact int32 tensor-core product (|sum| < 3 * 127^2 * 128 < 2^31).
+// Combining the five shift groups in int64 gives the exact dot product; __ll2float_rn rounds
+// it once and the scaling by u^2 is exact. NaN codes contribute 0 limbs and a flag instead.
+//
+// Block = (row, chunk of kChunk columns), W = heads/16 warps. Warp w holds the 16 heads
+// w + W*m (m = 0..15) as the 16 rows of its mma A operand (registers, all of D), so that the
+// steps H/2 .. W of the head tree stay inside the warp (rows m, m+8 in one thread; then lanes
+// xor 16, 8, 4) and only the steps W/2 .. 1 cross warps, through shared memory.
+#include <cstring>
+
+#include "device_common.hpp"
+#include "epilogue.hpp"
+#include "logits_launch.hpp"
+
+namespace mqa::device::detail {
+
+#if MQA_PLATFORM_NVIDIA
+
+namespace {
+
+constexpr int kTN = 64;            // tokens per shared-memory tile (8 mma n-tiles)
+constexpr int64_t kChunk = 512;    // columns per block
+constexpr int kMaxWarps = 8;       // heads <= 128
+
+// Limb-table entry: bytes 0..2 = the signed limbs L0, L1, L2 of the code; byte 3 = 1 for NaN.
+MQA_HD inline uint32_t limb_entry(uint8_t code, Fp8Encoding e) {
+  if (fp8_is_nan(code, e)) return 0x01000000u;
+  const int32_t X = int32_t(div_rn(fp8_decode(code, e), fp8_decode(1, e)));  // exact integer
+  const int32_t m = X < 0 ? -X : X;
+  const int32_t s = X < 0 ? -1 : 1;
+  const uint32_t l0 = uint8_t(int8_t(s * (m & 127))), l1 = uint8_t(int8_t(s * ((m >> 7) & 127)));
+  const uint32_t l2 = uint8_t(int8_t(s * (m >> 14)));
+  return l0 | (l1 << 8) | (l2 << 16);
+}
+
+// Four codes -> limb l of each, packed as four int8 (byte i = code i), plus their NaN flags.
+MQA_HD inline uint32_t pack_limb(const uint32_t e[4], int l) {
+  return ((e[0] >> (8 * l)) & 0xFFu) | (((e[1] >> (8 * l)) & 0xFFu) << 8) | (((e[2] >> (8 * l)) & 0xFFu) << 16) |
+         (((e[3] >> (8 * l)) & 0xFFu) << 24);
+}
+
+__device__ inline void mma_s8(int32_t c[4], const uint32_t a[4], const uint32_t b[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+template <int KS, class Tokens>  // KS = head_dim / 32 mma k-steps
+__global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDeviceArgs a, Tokens tokens) {
+  constexpr int D = 32 * KS;
+  constexpr int kRow = D + 16;        // padded limb row: conflict-free B fragment loads
+  constexpr int kChunks16 = D / 16;   // 16-byte pieces of a token's vector
+  __shared__ uint32_t lut_s[256];
+  __shared__ __align__(16) int8_t kl_s[3][kTN * kRow];
+  __shared__ uint8_t nan_s[kTN * kChunks16];
+  __shared__ float ks_s[kTN];
+  __shared__ float part_s[kMaxWarps][kTN];
+
+  const int32_t r = int32_t(blockIdx.x);
+  const int64_t c0 = int64_t(blockIdx.y) * kChunk;
+  const int64_t c1 = c0 + kChunk < a.cols ? c0 + kChunk : a.cols;
+  const RowSpan span = a.spans[r];
+  float* out = a.out + int64_t(r) * a.out_stride;
+  const int tid = int(threadIdx.x), nthreads = int(blockDim.x);
+  if (a.clean)
+    for (int64_t c = c0 + tid; c < c1; c += nthreads)
+      if (c < span.begin || c >= span.end) out[c] = neg_inf();
+  const int64_t lo = c0 > span.begin ? c0 : span.begin;
+  const int64_t hi = c1 < span.end ? c1 : span.end;
+  if (lo >= hi) return;
+
+  for (int i = tid; i < 256; i += nthreads) lut_s[i] = limb_entry(uint8_t(i), a.encoding);
+  __syncthreads();
+
+  const int H = a.heads, W = H / 16;
+  const int warp = tid / 32, lane = tid % 32, g = lane / 4, tig = lane % 4;
+  const int head_lo = warp + W * g, head_hi = warp + W * (g + 8);  // mma rows g and g+8
+  uint32_t A[3][KS][4];
+  uint32_t nan_lo = 0, nan_hi = 0;
+  const uint8_t* q = a.q + int64_t(r) * H * D;
+#pragma unroll
+  for (int kk = 0; kk < KS; ++kk)
+#pragma unroll
+    for (int half = 0; half < 2; ++half)
+#pragma unroll
+      for (int row = 0; row < 2; ++row) {
+        const uint8_t* qp = q + (row == 0 ? head_lo : head_hi) * D + kk * 32 + half * 16 + tig * 4;
+        uint32_t e[4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) e[i] = lut_s[qp[i]];
+        const uint32_t nan = (e[0] | e[1] | e[2] | e[3]) >> 24;
+        (row == 0 ? nan_lo : nan_hi) |= nan;
+#pragma unroll
+        for (int l = 0; l < 3; ++l) A[l][kk][half * 2 + row] = pack_limb(e, l);
+      }
+  // A head is NaN when any of its D codes is: OR over the 4 lanes that hold its pieces.
+  nan_lo |= __shfl_xor_sync(0xFFFFFFFFu, nan_lo, 1);
+  nan_lo |= __shfl_xor_sync(0xFFFFFFFFu, nan_lo, 2);
+  nan_hi |= __shfl_xor_sync(0xFFFFFFFFu, nan_hi, 1);
+  nan_hi |= __shfl_xor_sync(0xFFFFFFFFu, nan_hi, 2);
+  const float w_lo = a.weights[int64_t(r) * H + head_lo], w_hi = a.weights[int64_t(r) * H + head_hi];
+  const float unit = fp8_decode(1, a.encoding);
+  const float unit2 = mul_rn(unit, unit);  // 2^-18 or 2^-20, exact
+  const float qnan = f32_from_bits(kCanonicalNanBits);
+
+  for (int64_t tile = lo; tile < hi; tile += kTN) {
+    const int n = hi - tile < kTN ? int(hi - tile) : kTN;
+    __syncthreads();  // the previous tile's readers are done
+    for (int idx = tid; idx < kTN * kChunks16; idx += nthreads) {
+      const int x = idx / kChunks16, c = idx % kChunks16;
+      uint32_t raw[4] = {0u, 0u, 0u, 0u};
+      if (x < n) {
+        const uint8_t* p = tokens.values(r, tile + x, c * 16);
+        if (tokens.vector_ok) {
+          const uint4 v = *reinterpret_cast<const uint4*>(p);
+          raw[0] = v.x, raw[1] = v.y, raw[2] = v.z, raw[3] = v.w;
+        } else {
+#pragma unroll
+          for (int i = 0; i < 16; ++i) raw[i / 4] |= uint32_t(p[i]) << (8 * (i % 4));
+        }
+      }
+      uint32_t limbs[3][4];
+      uint32_t nan = 0;
+#pragma unroll
+      for (int wd = 0; wd < 4; ++wd) {
+        uint32_t e[4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) e[i] = lut_s[(raw[wd] >> (8 * i)) & 0xFFu];
+        nan |= (e[0] | e[1] | e[2] | e[3]) >> 24;
+#pragma unroll
+        for (int l = 0; l < 3; ++l) limbs[l][wd] = pack_limb(e, l);
+      }
+#pragma unroll
+      for (int l = 0; l < 3; ++l)
+        *reinterpret_cast<uint4*>(&kl_s[l][x * kRow + c * 16]) = make_uint4(limbs[l][0], limbs[l][1], limbs[l][2], limbs[l][3]);
+      nan_s[idx] = uint8_t(nan);
+    }
+    for (int x = tid; x < kTN; x += nthreads) ks_s[x] = x < n ? load_scale_bytes(tokens.scale(r, tile + x)) : 0.0f;
+    __syncthreads();
+
+    for (int nt = 0; nt * 8 < n; ++nt) {
+      int32_t acc[5][4];
+#pragma unroll
+      for (int s = 0; s < 5; ++s) acc[s][0] = acc[s][1] = acc[s][2] = acc[s][3] = 0;
+      const int tok_b = nt * 8 + g;  // B operand column = token
+#pragma unroll
+      for (int kk = 0; kk < KS; ++kk) {
+        uint32_t B[3][2];
+#pragma unroll
+        for (int l = 0; l < 3; ++l)
+#pragma unroll
+          for (int h = 0; h < 2; ++h)
+            B[l][h] = *reinterpret_cast<const uint32_t*>(&kl_s[l][tok_b * kRow + kk * 32 + h * 16 + tig * 4]);
+#pragma unroll
+        for (int i = 0; i < 3; ++i)
+#pragma unroll
+          for (int j = 0; j < 3; ++j) mma_s8(acc[i + j], A[i][kk], B[j]);
+      }
+      // C element e: mma row g (e < 2) or g+8, token nt*8 + 2*tig + (e & 1).
+      float t[4];
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int x = nt * 8 + 2 * tig + (e & 1);
+        uint32_t knan = 0;
+#pragma unroll
+        for (int c = 0; c < kChunks16; ++c) knan |= nan_s[x * kChunks16 + c];
+        const int64_t sum = int64_t(acc[0][e]) + int64_t(acc[1][e]) * (int64_t(1) << 7) +
+                            int64_t(acc[2][e]) * (int64_t(1) << 14) + int64_t(acc[3][e]) * (int64_t(1) << 21) +
+                            int64_t(acc[4][e]) * (int64_t(1) << 28);
+        const bool is_nan = knan != 0 || (e < 2 ? nan_lo : nan_hi) != 0;
+        const float ah = is_nan ? qnan : mul_rn(__ll2float_rn(sum), unit2);
+        t[e] = head_term(ah, e < 2 ? w_lo : w_hi);
+      }
+      // Tree steps H/2 (rows m and m+8: same thread), H/4, H/8, H/16 (lanes xor 16, 8, 4).
+      float t0 = add_rn(t[0], t[2]), t1 = add_rn(t[1], t[3]);
+#pragma unroll
+      for (int m = 16; m >= 4; m /= 2) {
+        t0 = add_rn(t0, __shfl_xor_sync(0xFFFFFFFFu, t0, m));
+        t1 = add_rn(t1, __shfl_xor_sync(0xFFFFFFFFu, t1, m));
+      }
+      if (g == 0) {
+        part_s[warp][nt * 8 + 2 * tig] = t0;
+        part_s[warp][nt * 8 + 2 * tig + 1] = t1;
+      }
+    }
+    __syncthreads();
+    // Tree steps W/2 .. 1 across warps, then the token scale.
+    for (int x = tid; x < n; x += nthreads) {
+      float v[kMaxWarps];
+#pragma unroll
+      for (int i = 0; i < kMaxWarps; ++i) v[i] = i < W ? part_s[i][x] : 0.0f;
+#pragma unroll
+      for (int step = kMaxWarps / 2; step >= 1; step /= 2)
+        if (step < W)
+#pragma unroll
+          for (int i = 0; i < step; ++i) v[i] = add_rn(v[i], v[i + step]);
+      out[tile + x] = final_logit(v[0], ks_s[x]);
+    }
+  }
+}
+
+template <class Tokens>
+void launch_fast(const LogitsDeviceArgs& a, const Tokens& t, hipStream_t stream) {
+  if (a.rows == 0 || a.cols == 0) return;
+  if (!fast_path_fits(a.heads, a.head_dim))
+    throw DeviceError("the fast path does not cover heads = " + std::to_string(a.heads) +
+                      ", head_dim = " + std::to_string(a.head_dim));
+  const dim3 grid(unsigned(a.rows), unsigned((a.cols + kChunk - 1) / kChunk));
+  const dim3 block(unsigned(32 * (a.heads / 16)));
+  switch (a.head_dim) {
+    case 32: hipLaunchKernelGGL((logits_fast_kernel<1, Tokens>), grid, block, 0, stream, a, t); break;
+    case 64: hipLaunchKernelGGL((logits_fast_kernel<2, Tokens>), grid, block, 0, stream, a, t); break;
+    default: hipLaunchKernelGGL((logits_fast_kernel<4, Tokens>), grid, block, 0, stream, a, t); break;
+  }
+}
+
+}  // namespace
+
+void launch_paged_logits_fast(const LogitsDeviceArgs& a, const PagedTokens& t, hipStream_t stream) {
+  launch_fast(a, t, stream);
+}
+void launch_ragged_logits_fast(const LogitsDeviceArgs& a, const RaggedTokens& t, hipStream_t stream) {
+  launch_fast(a, t, stream);
+}
+
+#else  // no fast path on this platform
+
+void launch_paged_logits_fast(const LogitsDeviceArgs&, const PagedTokens&, hipStream_t) {
+  throw DeviceError("no fast logits path on this platform");
+}
+void launch_ragged_logits_fast(const LogitsDeviceArgs&, const RaggedTokens&, hipStream_t) {
+  throw DeviceError("no fast logits path on this platform");
+}
+
+#endif
+
+}  // namespace mqa::device::detail
+
+namespace mqa::device {
+bool fast_path_compiled() { return MQA_PLATFORM_NVIDIA != 0; }
+bool fast_path_fits(int32_t heads, int32_t head_dim) {
+  return fast_path_compiled() && (heads == 16 || heads == 32 || heads == 64 || heads == 128) &&
+         (head_dim == 32 || head_dim == 64 || head_dim == 128);
+}
+}  // namespace mqa::device

@@ -1,0 +1,102 @@
+// Host wrappers of the MQA-logits kernels: validate through the reference's own region
+// functions (logits.hpp), copy to the device, launch the chosen path, copy the output back.
+#include <string>
+#include <vector>
+
+#include "device_common.hpp"
+#include "logits_launch.hpp"
+
+namespace mqa::device {
+
+namespace detail {
+
+LogitsPath choose_path(LogitsPath requested, int32_t heads, int32_t head_dim) {
+  const bool fits = fast_path_fits(heads, head_dim);
+  if (requested == LogitsPath::automatic) return fits ? LogitsPath::fast : LogitsPath::generic;
+  if (requested == LogitsPath::fast && !fits)
+    throw DeviceError(std::string("the fast logits path ") + (fast_path_compiled() ? "does not cover" : "is not built for") +
+                      " heads = " + std::to_string(heads) + ", head_dim = " + std::to_string(head_dim));
+  return requested;
+}
+
+namespace {
+
+std::vector<RowSpan> spans_of(const LogitsRegions& g) {
+  std::vector<RowSpan> s(g.row.size());
+  for (size_t r = 0; r < s.size(); ++r) s[r] = RowSpan{g.row[r].valid_begin, g.row[r].valid_end};
+  return s;
+}
+
+// The part of the caller's output buffer that an op may touch: rows-1 strides plus one row.
+size_t out_extent(const LogitsRegions& g) { return g.rows == 0 ? 0 : size_t((g.rows - 1) * g.row_stride + g.cols); }
+
+void refuse_unsupported(Profile profile, int32_t heads, int32_t head_dim) {
+  const std::string why = unsupported_logits(profile, heads, head_dim);
+  if (!why.empty()) throw DeviceError("unsupported: " + why);
+}
+
+}  // namespace
+}  // namespace detail
+
+void paged_mqa_logits(const PagedLogitsProblem& p, float* out, int64_t out_row_stride, LogitsPath path) {
+  using namespace detail;
+  const int32_t H = p.heads, D = p.cache.page.head_dim;
+  const LogitsRegions g = paged_logits_regions(p, out_row_stride);
+  refuse_unsupported(p.profile, H, D);
+  require_device();
+  const size_t extent = out_extent(g);
+  if (extent == 0) return;
+  const LogitsPath chosen = choose_path(path, H, D);
+  int64_t needed = 0;
+  for (const RowRegion& r : g.row) needed += r.valid_end;
+  const bool reads = needed > 0;
+  DeviceBuffer<uint8_t> cache(reads ? p.cache_bytes : nullptr, reads ? size_t(p.cache.total_bytes()) : 0);
+  const size_t table_len =
+      reads ? size_t((int64_t(p.table.batch) - 1) * p.table.row_stride + p.table.max_blocks) : 0;
+  DeviceBuffer<int32_t> table(p.table.data, table_len);
+  const size_t rows = size_t(g.rows);
+  DeviceBuffer<uint8_t> q(p.q, rows * size_t(H) * size_t(D));
+  DeviceBuffer<float> w(p.weights, rows * size_t(H));
+  const std::vector<RowSpan> spans = spans_of(g);
+  DeviceBuffer<RowSpan> sp(spans.data(), spans.size());
+  DeviceBuffer<float> o(out, extent);
+  const LogitsDeviceArgs a{q.get(), w.get(), o.get(), out_row_stride, sp.get(), int32_t(g.rows), H, D,
+                           g.cols, int32_t(p.clean_logits), p.encoding};
+  const PagedTokens t{PagedView{p.cache, BlockTableView{table.get(), p.table.batch, p.table.max_blocks, p.table.row_stride}},
+                      cache.get(), p.next_n, int32_t(p.cache.page_stride % 16 == 0 && D % 16 == 0)};
+  if (chosen == LogitsPath::fast) launch_paged_logits_fast(a, t, nullptr);
+  else launch_paged_logits_generic(a, t, nullptr);
+  check_launch(chosen == LogitsPath::fast ? "paged logits (fast)" : "paged logits (generic)");
+  o.download(out, extent);
+}
+
+void ragged_mqa_logits(const RaggedLogitsProblem& p, float* out, int64_t out_row_stride, LogitsPath path) {
+  using namespace detail;
+  const int32_t H = p.heads, D = p.head_dim;
+  const LogitsRegions g = ragged_logits_regions(p, out_row_stride);
+  refuse_unsupported(p.profile, H, D);
+  require_device();
+  const size_t extent = out_extent(g);
+  if (extent == 0) return;
+  const LogitsPath chosen = choose_path(path, H, D);
+  int64_t needed = 0;
+  for (const RowRegion& r : g.row) needed += r.valid_end - r.valid_begin;
+  const bool reads = needed > 0;
+  DeviceBuffer<uint8_t> k(reads ? p.k : nullptr, reads ? size_t(p.N) * size_t(D) : 0);
+  DeviceBuffer<float> ks(reads ? p.kscale : nullptr, reads ? size_t(p.N) : 0);
+  const size_t rows = size_t(g.rows);
+  DeviceBuffer<uint8_t> q(p.q, rows * size_t(H) * size_t(D));
+  DeviceBuffer<float> w(p.weights, rows * size_t(H));
+  const std::vector<RowSpan> spans = spans_of(g);
+  DeviceBuffer<RowSpan> sp(spans.data(), spans.size());
+  DeviceBuffer<float> o(out, extent);
+  const LogitsDeviceArgs a{q.get(), w.get(), o.get(), out_row_stride, sp.get(), int32_t(g.rows), H, D,
+                           g.cols, int32_t(p.clean_logits), p.encoding};
+  const RaggedTokens t{k.get(), ks.get(), D, int32_t(D % 16 == 0)};
+  if (chosen == LogitsPath::fast) launch_ragged_logits_fast(a, t, nullptr);
+  else launch_ragged_logits_generic(a, t, nullptr);
+  check_launch(chosen == LogitsPath::fast ? "ragged logits (fast)" : "ragged logits (generic)");
+  o.download(out, extent);
+}
+
+}  // namespace mqa::device

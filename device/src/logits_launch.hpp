@@ -1,0 +1,64 @@
+// Device-pointer interface of the MQA-logits kernels (internal to device/: the host wrappers in
+// logits_host.hip and the benchmark use it). Both ops run one kernel over a "token source":
+// the paged cache through the addressing library (PagedView), or a contiguous gathered k.
+#pragma once
+#include <cstdint>
+
+#include "mqa/device_ops.hpp"
+#include "mqa/hip_runtime_compat.hpp"
+#include "mqa/layout.hpp"
+
+namespace mqa::device::detail {
+
+// Columns [begin, end) of one output row are defined (logits.hpp RowRegion's valid part).
+struct RowSpan {
+  int64_t begin, end;
+};
+
+struct LogitsDeviceArgs {
+  const uint8_t* q;       // [rows, heads, head_dim] fp8 codes
+  const float* weights;   // [rows, heads]
+  float* out;             // [rows, out_stride]
+  int64_t out_stride;
+  const RowSpan* spans;   // [rows]
+  int32_t rows, heads, head_dim;
+  int64_t cols;           // max_context_len (paged) or N (ragged)
+  int32_t clean;          // write -inf to [0, cols) outside the span
+  Fp8Encoding encoding;
+};
+
+// Token s of row r = b*next_n + j lives in sequence b of the paged cache.
+struct PagedTokens {
+  PagedView view;         // view.table.data is a device pointer
+  const uint8_t* cache;   // device bytes of the pool
+  int32_t next_n;
+  int32_t vector_ok;      // 16-byte loads are aligned (page stride and base)
+
+  MQA_HD const uint8_t* values(int32_t row, int64_t s, int32_t d) const {
+    return cache + view.value_byte(row / next_n, s, d);
+  }
+  MQA_HD const uint8_t* scale(int32_t row, int64_t s) const { return cache + view.scale_byte(row / next_n, s, 0); }
+};
+
+// Token s is row s of a contiguous [N, head_dim] k with scales kscale[N].
+struct RaggedTokens {
+  const uint8_t* k;
+  const float* kscale;
+  int32_t head_dim;
+  int32_t vector_ok;
+
+  MQA_HD const uint8_t* values(int32_t, int64_t s, int32_t d) const { return k + s * head_dim + d; }
+  MQA_HD const uint8_t* scale(int32_t, int64_t s) const { return reinterpret_cast<const uint8_t*>(kscale + s); }
+};
+
+// Enqueue on `stream`; check_launch afterwards is the caller's business (the benchmark times
+// back-to-back launches). `path` must not be automatic here: resolve it with choose_path.
+void launch_paged_logits_generic(const LogitsDeviceArgs& a, const PagedTokens& t, hipStream_t stream);
+void launch_ragged_logits_generic(const LogitsDeviceArgs& a, const RaggedTokens& t, hipStream_t stream);
+void launch_paged_logits_fast(const LogitsDeviceArgs& a, const PagedTokens& t, hipStream_t stream);
+void launch_ragged_logits_fast(const LogitsDeviceArgs& a, const RaggedTokens& t, hipStream_t stream);
+
+// automatic -> fast where it fits, else generic; fast where it does not fit -> DeviceError.
+LogitsPath choose_path(LogitsPath requested, int32_t heads, int32_t head_dim);
+
+}  // namespace mqa::device::detail
