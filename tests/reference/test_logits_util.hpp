@@ -56,6 +56,13 @@ struct PagedCase {
 // [-1, 1). The builder callbacks below overwrite values for the adversarial tests.
 PagedCase make_paged_case(const PagedShape& s, uint64_t seed);
 
+// For tests that set lengths by hand: a table of max_blocks entries per sequence, all valid.
+inline void make_table_valid(PagedCase& c, int32_t max_blocks) {
+  c.max_blocks = max_blocks;
+  c.table.assign(size_t(c.shape.batch) * size_t(max_blocks + 1), 0);
+  for (size_t i = 0; i < c.table.size(); ++i) c.table[i] = int32_t((i * 7) % size_t(c.cache.layout.num_pages));
+}
+
 // Writes the code of (b, token, d) for every token of every sequence through the layout.
 template <class CodeFn>
 void fill_k_codes(PagedCase& c, CodeFn code) {
