@@ -100,10 +100,10 @@ Case generate_case(const std::string& name, const std::string& descriptor) {
   return case_from_tensors(name, materialize(parse_case(descriptor), true));
 }
 
-std::vector<std::string> read_case_list(const std::string& path) {
+std::vector<CaseLine> read_case_list(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw GoldenError(path, "", "", "cannot read the case list");
-  std::vector<std::string> out;
+  std::vector<CaseLine> out;
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
     const auto first = line.find_first_not_of(" \t\r");
@@ -114,7 +114,7 @@ std::vector<std::string> read_case_list(const std::string& path) {
     } catch (const InvalidInput& e) {
       throw GoldenError(path, "", "", "line " + std::to_string(n) + ": " + e.what());
     }
-    out.push_back(line);
+    out.push_back(CaseLine{n, line});
   }
   if (out.empty()) throw GoldenError(path, "", "", "no case descriptor in the list");
   return out;

@@ -66,7 +66,10 @@ int generate(const GenerateOptions& o, std::ostream& out, std::ostream& err) {
       err << "error: " << o.out << " exists; pass --force to overwrite it (the changed datasets are listed)\n";
       return 2;
     }
-    const std::vector<std::string> lines = o.suite.empty() ? read_case_list(o.case_list) : builtin_suite(o.suite);
+    std::vector<CaseLine> lines;
+    if (o.suite.empty()) lines = read_case_list(o.case_list);
+    else
+      for (const std::string& d : builtin_suite(o.suite)) lines.push_back(CaseLine{0, d});
     const std::string prefix = o.suite.empty() ? "case" : o.suite;
     File f;
     f.generator_version = generator_version();
@@ -74,10 +77,11 @@ int generate(const GenerateOptions& o, std::ostream& out, std::ostream& err) {
     std::map<std::string, int> per_op;
     for (size_t i = 0; i < lines.size(); ++i) {
       try {
-        f.cases.push_back(generate_case(case_name(prefix, i), lines[i]));
+        f.cases.push_back(generate_case(case_name(prefix, i), lines[i].descriptor));
       } catch (const InvalidInput& e) {
-        throw GoldenError(o.case_list.empty() ? "suite " + o.suite : o.case_list, case_name(prefix, i), "",
-                          std::string(e.what()) + " (descriptor: " + lines[i] + ")");
+        const std::string where = o.suite.empty() ? "line " + std::to_string(lines[i].line) + ": " : "";
+        throw GoldenError(o.suite.empty() ? o.case_list : "suite " + o.suite, case_name(prefix, i), "",
+                          where + e.what() + " (descriptor: " + lines[i].descriptor + ")");
       }
       ++per_op[f.cases.back().info.op];
       if (o.progress) progress_line(err, i + 1, lines.size(), std::chrono::duration<double>(Clock::now() - t0).count());

@@ -25,7 +25,11 @@ std::vector<std::string> builtin_suite(const std::string& name);  // throws Inva
 
 // A case list file: one descriptor per line; blank lines and lines starting with '#' skipped.
 // Throws GoldenError naming the file (and the line) when unreadable or a line does not parse.
-std::vector<std::string> read_case_list(const std::string& path);
+struct CaseLine {
+  int line;  // 1-based line number in the file
+  std::string descriptor;
+};
+std::vector<CaseLine> read_case_list(const std::string& path);
 
 // Case names of a suite: "<suite>_000", "<suite>_001", ...
 std::string case_name(const std::string& prefix, size_t index);

@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+"""Tests of mqa_golden.py against the stored corpus and the C++ CLI (run by CTest).
+
+    /usr/bin/python3 golden/python/test_mqa_golden.py golden/data build/golden/mqa-golden
+"""
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mqa_golden as mg  # noqa: E402
+import standin_kernel as sk  # noqa: E402
+
+DATA, CLI = None, None
+
+
+def cli(*args):
+    p = subprocess.run([CLI, "golden"] + list(args), capture_output=True, text=True)
+    return p.returncode, p.stdout + p.stderr
+
+
+def checkable(case):
+    return {n: case[n] for n, m in case.meta.items() if m.get("compare")}
+
+
+class Fp8(unittest.TestCase):
+    def test_e4m3fn(self):
+        v = mg.decode_fp8(np.arange(256), "e4m3fn")
+        self.assertEqual(v[0x7E], 448.0)
+        self.assertEqual(v[0x01], 2.0 ** -9)
+        self.assertEqual(v[0x08], 2.0 ** -6)
+        self.assertEqual(v[0x38], 1.0)
+        self.assertTrue(math.isnan(v[0x7F]) and math.isnan(v[0xFF]))
+        self.assertTrue(v[0x80] == 0 and math.copysign(1, v[0x80]) < 0)
+        self.assertTrue(np.all(np.diff(v[:0x7F]) > 0))
+        self.assertTrue(np.array_equal(v[0x80:0xFF], -v[:0x7F]))
+
+    def test_e4m3fnuz(self):
+        v = mg.decode_fp8(np.arange(256), "e4m3fnuz")
+        self.assertEqual(v[0x7F], 240.0)
+        self.assertEqual(v[0x01], 2.0 ** -10)
+        self.assertEqual(v[0x40], 1.0)
+        self.assertTrue(math.isnan(v[0x80]))
+        self.assertEqual(int(np.isnan(v).sum()), 1)
+        self.assertTrue(np.all(np.diff(v[:0x80]) > 0))
+
+    def test_bf16(self):
+        self.assertEqual(mg.decode_bf16(np.array([0x3F80], np.uint16))[0], 1.0)
+        self.assertEqual(mg.decode_bf16(np.array([0xC040], np.uint16))[0], -3.0)
+
+
+class Corpus(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="mqa_golden_py_")
+        self.smoke = os.path.join(DATA, "smoke.h5")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def test_every_file_loads_and_shapes_follow_the_attributes(self):
+        for f in ("smoke", "edge", "deployed"):
+            for name, c in mg.load(os.path.join(DATA, f + ".h5")).items():
+                a = c.attrs
+                self.assertEqual(c["cache"].shape[1], a["page_stride"], name)
+                self.assertEqual(c["cache"].shape[0], c["page_ids"].shape[0], name)
+                if a["op"] in ("paged_logits", "ragged_logits"):
+                    self.assertEqual(c["logits"].shape, (a["rows"], a["logits_row_stride"]), name)
+                    self.assertEqual(c["topk"].shape, (a["rows"], a["topk"]), name)
+                if a["op"] == "paged_logits" and a["page_stride"] == c.natural_page_bytes() \
+                        and a["num_pages"] * a["page_stride"] < 1 << 26:
+                    D = a["head_dim"]
+                    self.assertEqual(c.kv_cache("deepgemm").shape,
+                                     (a["num_pages"], a["page_size"], 1, D + 4 * D // a["quant_block"]))
+
+    def test_layout_formula_matches_the_stored_gather(self):
+        # An independent reading of the pool (the stand-in's layout formula, from the spec)
+        # must reproduce the stored gathered values of every sequence, in both layouts.
+        for f in ("smoke", "edge"):
+            for name, c in mg.load(os.path.join(DATA, f + ".h5")).items():
+                a = c.attrs
+                if a["op"] != "gather":
+                    continue
+                cache, table = c.compact()
+                B, D, stride = a["page_size"], a["head_dim"], a["page_stride"]
+                rows = []
+                for b, L in enumerate(c["context_lens"]):
+                    s = np.arange(L)
+                    page = table[b, s // B].astype(np.int64)
+                    off = page[:, None] * stride + sk._value_offsets(a["layout"], B, D, (s % B)[:, None],
+                                                                      np.arange(D)[None, :])
+                    rows.append(cache.reshape(-1)[off])
+                got = np.concatenate(rows) if rows else np.zeros((0, D), np.uint8)
+                self.assertTrue(np.array_equal(got, c["gathered_values"]), name)
+
+    def test_checksum_mismatch_is_caught_by_both_readers(self):
+        bad = os.path.join(self.tmp, "tampered.h5")
+        shutil.copy(self.smoke, bad)
+        with h5py.File(bad, "r+") as f:
+            ds = f["cases/smoke_001/q"]
+            q = ds[()]
+            q.reshape(-1)[0] ^= 1
+            ds[...] = q
+        with self.assertRaises(mg.GoldenError) as e:
+            mg.load(bad)
+        self.assertIn("checksum mismatch", str(e.exception))
+        rc, text = cli("inspect", bad)
+        self.assertEqual(rc, 2, text)
+        self.assertIn("dataset 'q'", text)
+
+    def test_candidate_round_trip_and_verify_exit_codes(self):
+        golden = mg.load(self.smoke)
+        full = {name: checkable(c) for name, c in golden.items()}
+        good = os.path.join(self.tmp, "good.h5")
+        mg.write_candidate(good, full)
+        back = mg.load(good, kind="candidate")
+        self.assertEqual(sorted(back), sorted(full))
+        rc, text = cli("verify", self.smoke, good)
+        self.assertEqual(rc, 0, text)
+        # a missing case -> 2; a one-bit change -> 1; a wrong schema version -> 2
+        missing = dict(full)
+        missing.pop("smoke_002")
+        mg.write_candidate(os.path.join(self.tmp, "missing.h5"), missing)
+        rc, text = cli("verify", self.smoke, os.path.join(self.tmp, "missing.h5"))
+        self.assertEqual(rc, 2, text)
+        self.assertIn("smoke_002", text)
+        changed = {n: dict(d) for n, d in full.items()}
+        g = changed["smoke_004"]["gathered_values"].copy()
+        g.reshape(-1)[5] ^= 0x10
+        changed["smoke_004"]["gathered_values"] = g
+        mg.write_candidate(os.path.join(self.tmp, "changed.h5"), changed)
+        rc, text = cli("verify", self.smoke, os.path.join(self.tmp, "changed.h5"))
+        self.assertEqual(rc, 1, text)
+        self.assertIn("smoke_004/gathered_values", text)
+        with h5py.File(good, "r+") as f:
+            f.attrs["schema_version"] = np.int64(2)
+        rc, text = cli("verify", self.smoke, good)
+        self.assertEqual(rc, 2, text)
+        self.assertIn("schema_version 2", text)
+
+    def test_not_hdf5(self):
+        p = os.path.join(self.tmp, "x.h5")
+        with open(p, "w") as f:
+            f.write("not hdf5")
+        with self.assertRaises(mg.GoldenError):
+            mg.load(p)
+
+
+if __name__ == "__main__":
+    DATA, CLI = sys.argv[1], sys.argv[2]
+    unittest.main(argv=sys.argv[:1], verbosity=2)

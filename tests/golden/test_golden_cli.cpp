@@ -1,0 +1,262 @@
+// The `golden` subcommands through the same argv entry the executable uses: exit codes
+// (0 pass, 1 mismatch, 2 bad input), messages naming file/case/dataset, --json, --force.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "golden_test_util.hpp"
+#include "mqa/golden_cli.hpp"
+
+using namespace mqa::golden;
+using namespace mqa::golden::testing;
+
+namespace {
+
+struct CliRun {
+  int rc;
+  std::string out, err;
+};
+
+CliRun golden(std::vector<std::string> args) {
+  args.insert(args.begin(), {"mqa-golden", "golden"});
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  const int rc = run_cli(int(argv.size()), argv.data());
+  CliRun r{rc, ::testing::internal::GetCapturedStdout(), ::testing::internal::GetCapturedStderr()};
+  return r;
+}
+
+bool has(const std::string& s, const std::string& frag) { return s.find(frag) != std::string::npos; }
+
+// A candidate holding every checkable dataset of every case, copied from the golden file.
+File candidate_of(const File& g) {
+  File c;
+  c.kind = FileKind::candidate;
+  for (const Case& gc : g.cases) {
+    Case cc;
+    cc.name = gc.name;
+    for (const auto& [n, a] : gc.data)
+      if (!a.compare.empty()) {
+        Array o = a;
+        o.role = Role::output;
+        cc.data[n] = o;
+      }
+    c.cases.push_back(cc);
+  }
+  return c;
+}
+
+void flip_bit(Array& a, size_t byte, uint8_t mask) { a.bytes[byte] ^= mask; }
+
+// Index of the first defined, finite logit of a case (row-major float index).
+size_t first_defined_logit(const Case& c) {
+  const auto reg = c.at("logits_regions").view<int64_t>();
+  const auto lg = c.at("logits").view<float>();
+  for (int64_t r = 0; r < c.info.rows; ++r)
+    for (int64_t col = reg[size_t(3 * r)]; col < reg[size_t(3 * r + 1)]; ++col) {
+      const size_t i = size_t(r * c.info.logits_row_stride + col);
+      if (std::isfinite(lg[i]) && lg[i] != 0.0f) return i;
+    }
+  return size_t(-1);
+}
+
+class GoldenCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir = temp_dir("cli");
+    smoke = (dir / "smoke.h5").string();
+    const CliRun r = golden({"generate", "--suite", "smoke", "-o", smoke, "--no-progress"});
+    ASSERT_EQ(r.rc, 0) << r.err;
+    ASSERT_TRUE(has(r.out, "wrote"));
+    gold = read_file(smoke);
+    std::ofstream((dir / "text.h5").string()) << "hello";
+  }
+  static void TearDownTestSuite() { std::filesystem::remove_all(dir); }
+  std::string path(const std::string& n) const { return (dir / n).string(); }
+  std::string write_candidate(const std::string& n, const File& f) const {
+    write_file(path(n), f);
+    return path(n);
+  }
+  static inline std::filesystem::path dir;
+  static inline std::string smoke;
+  static inline File gold;
+};
+
+TEST_F(GoldenCli, HelpOnEverySubcommand) {
+  for (const char* sub : {"generate", "verify", "diff", "inspect"}) {
+    const CliRun r = golden({sub, "--help"});
+    EXPECT_EQ(r.rc, 0) << sub;
+    EXPECT_TRUE(has(r.out, "Usage")) << sub << r.out;
+  }
+}
+
+TEST_F(GoldenCli, UsageErrorIsExit2) {
+  EXPECT_EQ(golden({"verify", smoke}).rc, 2);
+  EXPECT_EQ(golden({"generate", "--suite", "nosuch", "-o", path("x.h5")}).rc, 2);
+  EXPECT_FALSE(std::filesystem::exists(path("x.h5")));
+}
+
+TEST_F(GoldenCli, GenerateRefusesOverwriteWithoutForce) {
+  const CliRun r = golden({"generate", "--suite", "smoke", "-o", smoke, "--no-progress"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, "--force")) << r.err;
+  const CliRun f = golden({"generate", "--suite", "smoke", "-o", smoke, "--no-progress", "--force"});
+  EXPECT_EQ(f.rc, 0) << f.err;
+  EXPECT_TRUE(has(f.out, "0 dataset(s)/case(s) changed")) << f.out;
+}
+
+TEST_F(GoldenCli, GenerateForceListsChangedDatasets) {
+  File changed = gold;
+  flip_bit(changed.cases[1].data["logits"], 0, 1);
+  const std::string p = path("changed.h5");
+  write_file(p, changed);
+  const CliRun r = golden({"generate", "--suite", "smoke", "-o", p, "--no-progress", "--force"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(has(r.out, gold.cases[1].name + "/logits: changed")) << r.out;
+  EXPECT_TRUE(has(r.out, "1 dataset(s)/case(s) changed")) << r.out;
+}
+
+TEST_F(GoldenCli, GenerateFromCaseList) {
+  std::ofstream(path("list.txt")) << "# two cases\n" << gold.cases[0].info.descriptor << "\n\n"
+                                  << gold.cases[4].info.descriptor << "\n";
+  const CliRun r = golden({"generate", "--cases", path("list.txt"), "-o", path("list.h5"), "--no-progress"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const File f = read_file(path("list.h5"));
+  ASSERT_EQ(f.cases.size(), 2u);
+  EXPECT_EQ(f.cases[1].name, "case_001");
+  EXPECT_EQ(f.cases[1].at("logits").bytes, gold.cases[4].at("logits").bytes);
+  std::ofstream(path("bad.txt")) << "op=paged_logits B=0\n";
+  const CliRun b = golden({"generate", "--cases", path("bad.txt"), "-o", path("bad.h5"), "--no-progress"});
+  EXPECT_EQ(b.rc, 2);
+  EXPECT_TRUE(has(b.err, "bad.txt") && has(b.err, "line 1")) << b.err;
+}
+
+TEST_F(GoldenCli, VerifyPassesOnTheGoldenOutputs) {
+  const std::string c = write_candidate("same.h5", candidate_of(gold));
+  const CliRun r = golden({"verify", smoke, c});
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "verify: PASS")) << r.out;
+  const CliRun j = golden({"verify", smoke, c, "--json"});
+  EXPECT_EQ(j.rc, 0);
+  const auto doc = nlohmann::json::parse(j.out);
+  EXPECT_EQ(doc["verdict"], "pass");
+  EXPECT_GT(doc["outputs"].size(), 9u);
+}
+
+TEST_F(GoldenCli, VerifyFindsOneUlpInLogits) {
+  File c = candidate_of(gold);
+  const Case& g = gold.cases[1];
+  const size_t i = first_defined_logit(g);
+  ASSERT_NE(i, size_t(-1));
+  flip_bit(c.cases[1].data["logits"], 4 * i, 1);
+  const CliRun r = golden({"verify", smoke, write_candidate("ulp.h5", c)});
+  EXPECT_EQ(r.rc, 1) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, g.name + "/logits")) << r.out;
+  EXPECT_TRUE(has(r.out, "verify: FAIL")) << r.out;
+  const CliRun j = golden({"verify", smoke, path("ulp.h5"), "--json"});
+  EXPECT_EQ(j.rc, 1);
+  EXPECT_EQ(nlohmann::json::parse(j.out)["verdict"], "mismatch");
+}
+
+TEST_F(GoldenCli, VerifyFindsWrongTopkAndCacheByte) {
+  File c = candidate_of(gold);
+  // smoke_001: swap a top-k index for a column outside the set.
+  auto& tk = c.cases[1].data["topk"];
+  int32_t* idx = reinterpret_cast<int32_t*>(tk.bytes.data());
+  idx[0] = idx[0] == 0 ? 1 : 0;
+  idx[1] = idx[0];  // duplicate: never a valid set
+  EXPECT_EQ(golden({"verify", smoke, write_candidate("topk.h5", c)}).rc, 1);
+  c = candidate_of(gold);
+  flip_bit(c.cases[5].data["cache"], 3, 0x40);  // smoke_005 is quant_cache
+  const CliRun r = golden({"verify", smoke, write_candidate("cache.h5", c)});
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_TRUE(has(r.out, "smoke_005/cache")) << r.out;
+}
+
+TEST_F(GoldenCli, VerifyBadInputsExit2) {
+  const File full = candidate_of(gold);
+  // candidate missing a case
+  File missing = full;
+  missing.cases.erase(missing.cases.begin() + 2);
+  CliRun r = golden({"verify", smoke, write_candidate("missing.h5", missing)});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, "missing.h5") && has(r.err, "case '" + gold.cases[2].name + "'") && has(r.err, "missing")) << r.err;
+  // with --subset the same file is compared
+  EXPECT_EQ(golden({"verify", smoke, path("missing.h5"), "--subset"}).rc, 0);
+  // a case the golden does not have
+  File extra = full;
+  extra.cases[0].name = "nosuch";
+  r = golden({"verify", smoke, write_candidate("extra.h5", extra), "--subset"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, "case 'nosuch'")) << r.err;
+  // wrong shape
+  File shape = full;
+  shape.cases[1].data["logits"].shape.back() -= 1;
+  shape.cases[1].data["logits"].bytes.resize(shape.cases[1].data["logits"].bytes.size() - 4 * size_t(gold.cases[1].info.rows));
+  r = golden({"verify", smoke, write_candidate("shape.h5", shape)});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, "dataset 'logits'") && has(r.err, "shape")) << r.err;
+  // not HDF5, missing file, truncated golden, golden where a candidate belongs
+  EXPECT_EQ(golden({"verify", smoke, path("text.h5")}).rc, 2);
+  EXPECT_EQ(golden({"verify", smoke, path("nofile.h5")}).rc, 2);
+  std::filesystem::copy_file(smoke, path("trunc.h5"));
+  std::filesystem::resize_file(path("trunc.h5"), std::filesystem::file_size(smoke) / 2);
+  r = golden({"verify", path("trunc.h5"), path("same.h5")});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, "trunc.h5")) << r.err;
+  EXPECT_EQ(golden({"verify", smoke, smoke}).rc, 2);
+  // --json still reports the error as JSON
+  r = golden({"verify", smoke, path("text.h5"), "--json"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(nlohmann::json::parse(r.out)["verdict"], "error");
+  // a bad --mode string
+  EXPECT_EQ(golden({"verify", smoke, write_candidate("same2.h5", full), "--mode", "ulp:x"}).rc, 2);
+}
+
+TEST_F(GoldenCli, VerifyCandidateWithWrongDtypeOrChecksum) {
+  const std::string c = write_candidate("dtype.h5", candidate_of(gold));
+  {
+    H5::H5File h(c, H5F_ACC_RDWR);
+    const std::string ds = "/cases/" + gold.cases[1].name + "/logits";
+    h.unlink(ds);
+    hsize_t dims[2] = {hsize_t(gold.cases[1].info.rows), hsize_t(gold.cases[1].info.logits_row_stride)};
+    std::vector<double> v(dims[0] * dims[1], 0.0);
+    h.createDataSet(ds, H5::PredType::IEEE_F64LE, H5::DataSpace(2, dims)).write(v.data(), H5::PredType::NATIVE_DOUBLE);
+  }
+  CliRun r = golden({"verify", smoke, c});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, "dataset 'logits'") && has(r.err, "float64")) << r.err;
+  const std::string k = write_candidate("sum.h5", candidate_of(gold));
+  {
+    H5::H5File h(k, H5F_ACC_RDWR);
+    H5::DataSet d = h.openDataSet("/cases/" + gold.cases[1].name + "/topk");
+    std::vector<int32_t> v(size_t(d.getSpace().getSimpleExtentNpoints()));
+    d.read(v.data(), H5::PredType::NATIVE_INT32);
+    v[0] ^= 1;
+    d.write(v.data(), H5::PredType::NATIVE_INT32);
+  }
+  r = golden({"verify", smoke, k});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, "dataset 'topk'") && has(r.err, "checksum mismatch")) << r.err;
+}
+
+TEST_F(GoldenCli, DiffAndInspect) {
+  EXPECT_EQ(golden({"diff", smoke, smoke}).rc, 0);
+  File changed = gold;
+  flip_bit(changed.cases[1].data["logits"], 4 * first_defined_logit(gold.cases[1]), 1);
+  write_file(path("diff.h5"), changed);
+  const CliRun d = golden({"diff", smoke, path("diff.h5")});
+  EXPECT_EQ(d.rc, 1);
+  EXPECT_TRUE(has(d.out, gold.cases[1].name + "/logits")) << d.out;
+  EXPECT_EQ(golden({"diff", smoke, path("text.h5")}).rc, 2);
+  const CliRun i = golden({"inspect", smoke, "--case", gold.cases[3].name, "--byte", "5"});
+  EXPECT_EQ(i.rc, 0) << i.err;
+  EXPECT_TRUE(has(i.out, "descriptor: ") && has(i.out, "preshuffle16 page") && has(i.out, "byte 5")) << i.out;
+  EXPECT_EQ(golden({"inspect", path("nofile.h5")}).rc, 2);
+  EXPECT_EQ(golden({"inspect", smoke, "--case", "nosuch"}).rc, 2);
+}
+
+}  // namespace
