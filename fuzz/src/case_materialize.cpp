@@ -254,7 +254,12 @@ CaseTensors materialize(const CaseDescriptor& din, bool expected) {
     fill_q(d, t.rows, t.q);
     fill_weights(d, t.rows, t.weights);
     t.logits_row_stride = t.cols + d.out_pad;
-    if (expected) compute_expected_logits(t);
+    if (expected) {
+      compute_expected_logits(t);
+    } else {  // still validate the problem, so that a valid descriptor means a valid case
+      t.regions = d.op == CaseOp::paged_logits ? paged_logits_regions(t.paged_problem(), t.logits_row_stride)
+                                               : ragged_logits_regions(t.ragged_problem(), t.logits_row_stride);
+    }
   }
   return t;
 }

@@ -1,0 +1,241 @@
+// Random descriptors, edge-weighted, and the descriptor shrinker.
+#include "mqa/case_random.hpp"
+
+#include <algorithm>
+#include <initializer_list>
+
+#include "mqa/philox.hpp"
+
+namespace mqa {
+
+namespace {
+
+// Sequential draws from one CounterRng stream (the case index).
+struct Draw {
+  CounterRng rng;
+  uint64_t stream;
+  uint64_t n = 0;
+  uint32_t below(uint32_t k) { return k ? rng.below(stream, n++, k) : 0; }
+  int64_t upto(int64_t hi) { return hi <= 0 ? 0 : int64_t(rng.u64(stream, n++) % uint64_t(hi + 1)); }
+  bool chance(uint32_t percent) { return below(100) < percent; }
+  template <class T>
+  T pick(std::initializer_list<T> xs) { return *(xs.begin() + below(uint32_t(xs.size()))); }
+  template <class T>
+  T pick(const std::vector<T>& xs) { return xs[below(uint32_t(xs.size()))]; }
+};
+
+// A length near an edge of the page / tile structure, or anywhere, at most `room`.
+int32_t edge_length(Draw& r, int32_t B, int64_t room) {
+  const int64_t k = 1 + r.below(4);
+  const int64_t cands[] = {0, 1, B - 1, B, B + 1, 256 * k - 1, 256 * k, 256 * k + 1, 2 * B + 3, 97};
+  for (int tries = 0; tries < 3; ++tries) {
+    const int64_t L = r.chance(30) ? r.upto(room) : cands[r.below(10)];
+    if (L >= 0 && L <= room) return int32_t(L);
+  }
+  return int32_t(r.upto(std::min<int64_t>(room, B + 1)));
+}
+
+int64_t pages_needed(const CaseDescriptor& d, std::vector<int32_t>* w = nullptr) {
+  int64_t K = 0;
+  const int32_t batch = d.batch();
+  for (int32_t b = 0; b < batch; ++b) {
+    int32_t W = d.lens_2d ? 0 : d.lens[size_t(b)];
+    if (d.lens_2d)
+      for (int32_t j = 0; j < d.next_n; ++j) W = std::max(W, d.lens[size_t(b * d.next_n + j)]);
+    if (w) w->push_back(W);
+    K += (W + d.page_size - 1) / d.page_size;
+  }
+  return K;
+}
+
+}  // namespace
+
+CaseDescriptor random_case(uint64_t seed, uint64_t index, const GenOptions& opt) {
+  Draw r{CounterRng{seed}, 0x100 + index};
+  CaseDescriptor d;
+  const int32_t size = std::clamp(opt.size, 1, 100);
+  d.op = r.pick(opt.ops);
+  const bool logits = d.op == CaseOp::paged_logits || d.op == CaseOp::ragged_logits;
+  d.head_dim = r.pick({32, 64, 128});
+  d.quant_block = logits ? d.head_dim : r.pick({d.head_dim, d.head_dim, d.head_dim / 2, 32});
+  d.layout = r.pick(opt.layouts);
+  d.page_size = d.layout == PageLayoutKind::preshuffle16 ? r.pick({16, 16, 32, 48, 64, 64, 128, 256})
+                                                         : r.pick({1, 16, 16, 32, 48, 64, 64, 128, 256});
+  int32_t hmax = std::max(1, opt.max_heads * size / 100);
+  if (d.op == CaseOp::ragged_logits) hmax = std::min(hmax, 32);
+  do d.heads = r.pick({8, 16, 32, 64, 128, 1, 2});
+  while (d.heads > std::max(1, hmax));
+  d.next_n = d.op == CaseOp::paged_logits ? r.pick({1, 1, 1, 2, 2, 3, 4}) : 1;
+  d.lens_2d = d.op == CaseOp::paged_logits && r.chance(35);
+
+  // lengths: a token budget shared by the sequences
+  int64_t room = std::max<int64_t>(8, opt.max_tokens * size / 100);
+  if (d.op == CaseOp::ragged_logits) room = std::min<int64_t>(room, 512);
+  const int32_t batch = 1 + int32_t(r.below(uint32_t(std::max(1, opt.max_batch * size / 100))));
+  for (int32_t b = 0; b < batch; ++b) {
+    const int32_t last = edge_length(r, d.page_size, room);
+    room -= last;
+    if (!d.lens_2d) { d.lens.push_back(last); continue; }
+    const bool causal = r.chance(80);
+    for (int32_t j = 0; j < d.next_n; ++j) {
+      const int32_t back = d.next_n - 1 - j;
+      d.lens.push_back(back == 0 ? last : causal ? std::max(0, last - back) : int32_t(r.upto(last)));
+    }
+  }
+  std::vector<int32_t> written;
+  int64_t K = pages_needed(d, &written);
+  int32_t most_w = *std::max_element(written.begin(), written.end());
+  const int64_t most = (most_w + d.page_size - 1) / d.page_size;
+  if (r.chance(20)) {  // explicit table width; sometimes a sequence fills it exactly
+    d.max_blocks = int32_t(most + r.below(3)) + (most == 0);
+    const int64_t cap = int64_t(d.max_blocks) * d.page_size;
+    if (r.chance(50) && cap - most_w <= room && d.op != CaseOp::ragged_logits) {
+      const size_t b = size_t(r.below(uint32_t(batch)));
+      if (d.lens_2d) {
+        for (int32_t j = 0; j < d.next_n; ++j) d.lens[b * size_t(d.next_n) + size_t(j)] += int32_t(cap) - written[b];
+      } else {
+        d.lens[b] = int32_t(cap);
+      }
+      written.clear();
+      K = pages_needed(d, &written);
+      most_w = *std::max_element(written.begin(), written.end());
+    }
+  }
+
+  // pool: stride, page count, high ids
+  const int64_t natural = int64_t(d.page_size) * (d.head_dim + 4 * d.head_dim / d.quant_block);
+  d.page_stride = r.chance(35) ? natural + r.pick({4, 16, 256}) : 0;
+  const int64_t stride = d.page_stride ? d.page_stride : natural;
+  if (opt.high_page_ids && r.chance(15)) {
+    if (stride * (65536 + K + 64) <= kDensePoolLimit) {
+      d.pool_pages = 65536 + K + r.below(64);  // dense pool, ids past 65,536
+    } else {
+      const int64_t big = (std::max<int64_t>(stride, 65536) + 4095) / 4096 * 4096;
+      if (K * big <= kDensePoolLimit / 2) {  // sparse pool, byte offsets past 2^32
+        d.page_stride = big;
+        d.pool_pages = ((int64_t(1) << 32) + big - 1) / big + 4 * K + r.below(16);
+      }
+    }
+  }
+  if (d.pool_pages == 0 && r.chance(60)) d.pool_pages = K + r.upto(K + 8);
+  if (d.pool_pages == 0 && K == 0) d.pool_pages = 1 + r.below(3);
+
+  d.table_pad = r.chance(80) ? 0 : int32_t(1 + r.below(3));
+  d.pad_slots = r.chance(75) ? 0 : int32_t(1 + r.below(4));
+  if (d.op == CaseOp::paged_logits && r.chance(20)) d.max_context_len = std::max(1, most_w) + int32_t(r.below(300));
+  d.out_pad = r.chance(70) ? 0 : r.pick({1, 3, 64, 255});
+  d.encoding = r.chance(70) ? Fp8Encoding::e4m3fn : Fp8Encoding::e4m3fnuz;
+  d.quant = r.chance(55) ? QuantVariant::exact : r.pick({QuantVariant::vllm, QuantVariant::aiter, QuantVariant::sglang});
+  d.ue8m0 = r.chance(30);
+  d.profile = r.chance(80) ? Profile::exact : r.pick(opt.profiles);
+  if (!logits || d.heads % 8 != 0) d.profile = Profile::exact;
+  d.clean_logits = logits && r.chance(30);
+  d.dist = r.pick({ValueDist::friendly, ValueDist::randn, ValueDist::randn, ValueDist::adversarial});
+  if (d.op == CaseOp::ragged_logits) {
+    d.M = r.chance(10) ? r.pick({0, 1, 2}) : 1 + int32_t(r.below(uint32_t(std::max(1, opt.max_rows * size / 100))));
+    d.ranges = r.pick({RangeGen::causal, RangeGen::causal, RangeGen::random, RangeGen::full});
+  }
+  if (logits && r.chance(40)) d.topk = r.pick({1, 2, 7, 64, 255, 256});
+  d.seed = r.rng.u64(r.stream, 1u << 20);
+  return d;
+}
+
+std::vector<CaseDescriptor> shrink_candidates(const CaseDescriptor& d) {
+  std::vector<CaseDescriptor> out;
+  auto add = [&](CaseDescriptor c) {
+    if (!(c == d) && std::find(out.begin(), out.end(), c) == out.end()) out.push_back(std::move(c));
+  };
+  const int32_t batch = d.batch();
+  const size_t per = d.lens_2d ? size_t(d.next_n) : 1;
+  const size_t row = size_t(d.max_blocks + d.table_pad);
+  // fewer sequences
+  for (int32_t b = batch - 1; b >= 0 && batch > 1; --b) {
+    CaseDescriptor c = d;
+    c.lens.erase(c.lens.begin() + std::ptrdiff_t(b * per), c.lens.begin() + std::ptrdiff_t((b + 1) * per));
+    if (!c.table.empty()) c.table.erase(c.table.begin() + std::ptrdiff_t(b * row), c.table.begin() + std::ptrdiff_t((b + 1) * row));
+    add(c);
+  }
+  // the defaults of the pool and its table
+  auto defaults = [&](CaseDescriptor c) {
+    c.pool_pages = 0; c.page_stride = 0; c.max_blocks = 0; c.table.clear(); c.table_pad = 0;
+    return c;
+  };
+  if (d.table.empty()) add(defaults(d));
+  // shorter lengths: 0, half, minus one (all sequences at once first, then one at a time)
+  for (int mode = 0; mode < 3; ++mode) {
+    auto shorter = [&](int32_t L) { return mode == 0 ? 0 : mode == 1 ? L / 2 : std::max(0, L - 1); };
+    CaseDescriptor all = d;
+    for (int32_t& L : all.lens) L = shorter(L);
+    add(all);
+    for (size_t i = 0; i < d.lens.size(); ++i) {
+      CaseDescriptor c = d;
+      c.lens[i] = shorter(c.lens[i]);
+      add(c);
+    }
+  }
+  // smaller shapes
+  if (d.next_n > 1) {
+    CaseDescriptor c = d;
+    c.next_n = 1;
+    if (d.lens_2d) {
+      c.lens.clear();
+      for (int32_t b = 0; b < batch; ++b) c.lens.push_back(d.lens[size_t(b) * per + per - 1]);
+    }
+    add(c);
+  }
+  if (d.heads > 1) {
+    CaseDescriptor c = d;
+    c.heads = d.heads / 2;
+    if (c.heads % 8) c.profile = Profile::exact;
+    add(c);
+  }
+  if (d.op == CaseOp::ragged_logits && d.M > 0) {
+    for (int32_t m : {1, d.M / 2, d.M - 1}) {
+      CaseDescriptor c = d;
+      c.M = m;
+      if (c.ranges == RangeGen::explicit_list) { c.ks.resize(size_t(m)); c.ke.resize(size_t(m)); }
+      add(c);
+    }
+  }
+  if (d.head_dim > 32) {
+    CaseDescriptor c = defaults(d);
+    c.head_dim = 32;
+    c.quant_block = std::min(c.quant_block, 32);
+    if (d.table.empty()) add(c);
+  }
+  if (d.page_size > 16 || (d.page_size > 1 && d.layout == PageLayoutKind::standard)) {
+    CaseDescriptor c = defaults(d);
+    c.page_size = d.page_size > 16 ? 16 : 1;
+    if (d.table.empty()) add(c);
+  }
+  // simpler settings
+  auto simpler = [&](auto&& f) { CaseDescriptor c = d; f(c); add(c); };
+  simpler([](CaseDescriptor& c) { c.layout = PageLayoutKind::standard; });
+  simpler([](CaseDescriptor& c) { c.pad_slots = 0; });
+  simpler([](CaseDescriptor& c) { c.out_pad = 0; });
+  simpler([](CaseDescriptor& c) { c.max_context_len = 0; });
+  simpler([](CaseDescriptor& c) { c.clean_logits = false; });
+  simpler([](CaseDescriptor& c) { c.profile = Profile::exact; });
+  simpler([](CaseDescriptor& c) { c.ue8m0 = false; });
+  simpler([](CaseDescriptor& c) { c.quant = QuantVariant::exact; });
+  simpler([](CaseDescriptor& c) { c.encoding = Fp8Encoding::e4m3fn; });
+  simpler([](CaseDescriptor& c) { c.dist = ValueDist::friendly; });
+  simpler([](CaseDescriptor& c) { c.topk = 2048; });
+  if (d.ranges != RangeGen::explicit_list) simpler([](CaseDescriptor& c) { c.ranges = RangeGen::full; });
+  if (d.table.empty()) {
+    simpler([](CaseDescriptor& c) { c.pool_pages = 0; });
+    simpler([](CaseDescriptor& c) { c.page_stride = 0; });
+    simpler([](CaseDescriptor& c) { c.table_pad = 0; });
+    simpler([](CaseDescriptor& c) { c.max_blocks = 0; });
+  }
+  return out;
+}
+
+int64_t case_size(const CaseDescriptor& d) {
+  int64_t tokens = 0;
+  for (int32_t L : d.lens) tokens += L;
+  const int64_t rows = d.op == CaseOp::ragged_logits ? d.M : int64_t(d.batch()) * d.next_n;
+  return tokens + rows * d.heads + d.head_dim + d.page_size;
+}
+
+}  // namespace mqa
