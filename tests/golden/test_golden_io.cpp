@@ -97,6 +97,19 @@ TEST_F(GoldenIo, WriteIsAtomicAndLeavesNoTempFile) {
   EXPECT_NO_THROW(read_file(p));
 }
 
+// A reader holding the old file (here: a second hard link) keeps a complete old file: the new
+// content goes to a temporary file that is renamed over the path, never written in place.
+TEST_F(GoldenIo, OverwriteReplacesTheFileInsteadOfRewritingIt) {
+  const std::string p = good_file();
+  std::filesystem::create_hard_link(p, path("held.h5"));
+  write_file(p, file_of({quant_case("other", 2, 32, 3)}));
+  const File now = read_file(p), held = read_file(path("held.h5"));
+  ASSERT_EQ(now.cases.size(), 1u);
+  EXPECT_EQ(now.cases[0].name, "other");
+  ASSERT_EQ(held.cases.size(), 2u);
+  EXPECT_EQ(held.cases[0].name, "a");
+}
+
 TEST_F(GoldenIo, MissingFile) { expect_error(path("nope.h5"), {"nope.h5", "no such file"}); }
 
 TEST_F(GoldenIo, NotHdf5) {
