@@ -62,12 +62,12 @@ class Collector {
     if (co_.kind == LogitsCoordinates::Kind::paged && row < g_.rows && co_.next_n > 0) {
       d.b = int32_t(row / co_.next_n);
       d.j = int32_t(row % co_.next_n);
-      locate(d);
     }
     return d;
   }
 
   void fail(ElementDiff d, Check check) {
+    locate(d);
     d.check = check;
     d.ok = false;
     ++rep_.mismatched;
@@ -96,11 +96,10 @@ class Collector {
     if (int64_t(rep_.pages.size()) > op_.max_pages) rep_.pages.resize(size_t(std::max(0, op_.max_pages)));
   }
 
- private:
   // Physical coordinates of token column s of batch b, only through PagedView, and only where
   // the column belongs to the sequence (< future_end), so junk table entries are never shown.
   void locate(ElementDiff& d) const {
-    if (!co_.view || d.column == Column::padding || d.column == Column::beyond) return;
+    if (!co_.view || d.b < 0 || d.page >= 0 || d.column == Column::padding || d.column == Column::beyond) return;
     const PagedView& v = *co_.view;
     const int32_t B = v.cache.page.page_size;
     if (B < 1 || d.b >= v.table.batch || d.col >= g_.row[size_t(d.row)].future_end) return;
@@ -113,6 +112,7 @@ class Collector {
     d.scale_byte = v.scale_byte(d.b, d.col, 0);
   }
 
+ private:
   CompareReport& rep_;
   const LogitsRegions& g_;
   const LogitsCoordinates& co_;
@@ -155,6 +155,18 @@ struct ValueChecker {
       slot = d;
       slot->check = Check::value;
     }
+  }
+
+  // Fast path for identical bits (the common case): acceptable in every mode, distance 0.
+  void equal(uint32_t b) {
+    count_special(rep.expected_special, b);
+    count_special(rep.actual_special, b);
+    if (nan_bits(b)) return;
+    ++rep.ulp_histogram[0];
+    if (inf_bits(b)) return;
+    const double x = double(f32_from_bits(b));
+    sxy += x * x;
+    ssq += 2 * x * x;
   }
 
   // Returns the failed check, or nullopt when the pair is acceptable.
@@ -256,7 +268,12 @@ CompareReport run(std::span<const float> expected, std::span<const float> actual
       const bool written = kind == Column::valid || (kind == Column::future && mode.future);
       if (compared) {
         ++rep.checked[size_t(kind)];
-        ElementDiff d = col.element(i, r, c, kind, f32_bits(expected[size_t(i)]), f32_bits(actual[size_t(i)]));
+        const uint32_t eb = f32_bits(expected[size_t(i)]), ab = f32_bits(actual[size_t(i)]);
+        if (eb == ab) {
+          vc.equal(eb);
+          continue;
+        }
+        ElementDiff d = col.element(i, r, c, kind, eb, ab);
         if (const std::optional<Check> bad = vc.check(d)) col.fail(d, *bad);
       } else if (!written && mode.clean) {
         ++rep.checked[size_t(kind)];
@@ -277,6 +294,8 @@ CompareReport run(std::span<const float> expected, std::span<const float> actual
     }
 
   col.finish();
+  for (auto* w : {&rep.worst_abs, &rep.worst_rel, &rep.worst_ulp, &rep.worst_ratio})
+    if (*w) col.locate(**w);  // only now: physical coordinates cost a table lookup
   for (int64_t n : rep.checked) rep.compared += n;
   rep.calc_diff = vc.ssq == 0 ? 0.0 : 1.0 - 2.0 * vc.sxy / vc.ssq;
   for (auto* w : {&rep.worst_abs, &rep.worst_rel, &rep.worst_ulp, &rep.worst_ratio}) mark_ok(*w, mode);

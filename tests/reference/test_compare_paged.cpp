@@ -88,7 +88,7 @@ TEST(ComparePaged, OneUlpChangeIsReportedAtLogicalAndPhysicalCoordinates) {
   const PagedSetup& s = setup();
   const std::vector<float> e = s.logits();
   std::vector<float> a = e;
-  const int32_t b = 1, j = 1, tok = 17;  // row 3, on the second page of sequence 1
+  const int32_t b = 1, j = 0, tok = 17;  // row 2 (L = 19), on the second page of sequence 1
   const int64_t row = b * kNextN + j, i = row * kStride + tok;
   a[size_t(i)] = f32_from_bits(f32_bits(a[size_t(i)]) + 1);
   const PagedLogitsProblem p = s.problem();
@@ -115,7 +115,7 @@ TEST(ComparePaged, OneUlpChangeIsReportedAtLogicalAndPhysicalCoordinates) {
   // The same answer passes as ulp:1 and fails as ulp:0.
   EXPECT_TRUE(compare_logits(e, a, paged_logits_regions(p, kStride), CompareMode::parse("ulp:1")).pass);
   const std::string t = r.to_text();
-  EXPECT_NE(t.find("(b=1 j=1 token 17; page 65541 slot 1, value byte " + std::to_string(d.value_byte) + ", scale byte " +
+  EXPECT_NE(t.find("(b=1 j=0 token 17; page 65541 slot 1, value byte " + std::to_string(d.value_byte) + ", scale byte " +
                    std::to_string(d.scale_byte) + ")"),
             std::string::npos)
       << t;

@@ -168,7 +168,7 @@ CompareReport compare_logits(std::span<const float> expected, std::span<const fl
                              const LogitsCoordinates& coords = {}, const CompareOptions& options = {});
 
 // Only the "written-only-where-allowed" check: every float outside what `scope` allows must
-// still hold `sentinel` bits (no expected buffer needed).
+// still hold `sentinel` bits (no expected buffer needed); with `clean`, also the -inf check.
 CompareReport check_untouched(std::span<const float> actual, const LogitsRegions& regions, uint32_t sentinel,
                               WriteScope scope = WriteScope::columns, bool future = false, bool clean = false,
                               const LogitsCoordinates& coords = {}, const CompareOptions& options = {});
