@@ -126,7 +126,7 @@ std::string shape_of(const LogitsRegions& g, const LogitsCoordinates& co) {
   if (co.kind == LogitsCoordinates::Kind::paged)
     s = "paged batch=" + std::to_string(co.batch) + " next_n=" + std::to_string(co.next_n) + ", ";
   else if (co.kind == LogitsCoordinates::Kind::ragged)
-    s = "ragged, ";
+    s = "ragged (row = query row i, col = k row j), ";
   return s + std::to_string(g.rows) + " x " + std::to_string(g.cols) + " (row stride " + std::to_string(g.row_stride) +
          ")";
 }

@@ -69,6 +69,11 @@ TEST(CompareReportText, LeadsWithVerdictCountsAndFailures) {
   EXPECT_TRUE(contains(t, "first 2 failures (of 3):")) << t;
   EXPECT_TRUE(contains(t, "by column (failed/checked): valid 3/12 (25%)")) << t;
   EXPECT_TRUE(contains(t, "rows with most failures (rows failing: 3):")) << t;
+  LogitsCoordinates ragged;
+  ragged.kind = LogitsCoordinates::Kind::ragged;
+  const std::string rt = compare_logits(std::vector<float>{1.0f}, std::vector<float>{2.0f}, all_valid(1, 1),
+                                        CompareMode{}, ragged).to_text();
+  EXPECT_TRUE(contains(rt, "ragged (row = query row i, col = k row j), 1 x 1")) << rt;
   const std::string ok = compare_lists({1.0f}, {1.0f}, "bitwise").to_text();
   EXPECT_EQ(ok.rfind("PASS  logits  mode=bitwise", 0), 0u) << ok;
 }

@@ -110,7 +110,7 @@ struct ElementDiff {
   int32_t slot = -1;
   int64_t value_byte = -1;     // byte offset of the k vector's d=0 value (PagedView)
   int64_t scale_byte = -1;     // byte offset of its q=0 scale (PagedView)
-  uint32_t expected_bits = 0, actual_bits = 0;
+  uint32_t expected_bits = 0, actual_bits = 0;  // clean check: expected = -inf; sentinel: the sentinel
   double abs_diff = 0, rel_diff = 0;
   uint64_t ulp = 0;            // ordered-integer distance (0 when a NaN is involved)
   double bound = 0, ratio = 0; // tolerance: bound and observed/bound
