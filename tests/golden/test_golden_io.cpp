@@ -171,6 +171,27 @@ TEST_F(GoldenIo, WrongShape) {
   expect_error(p, {"case 'a'", "dataset 'page_ids'", "length differs"});
 }
 
+// Shapes are checked against the case attributes, not only against each other.
+TEST_F(GoldenIo, ShapeInconsistentWithAttributes) {
+  const std::string p = good_file();
+  {  // claim a larger page stride than the stored cache rows have
+    H5::H5File h(p, H5F_ACC_RDWR);
+    H5::Attribute a = h.openGroup("/cases/a").openAttribute("page_stride");
+    const int64_t v = 4096;
+    a.write(H5::PredType::NATIVE_INT64, &v);
+  }
+  expect_error(p, {"case 'a'", "dataset 'cache'", "shape [4, 576], expected [*, 4096]"});
+  Case c = quant_case("a");
+  c.info.head_dim = 64;
+  c.info.quant_block = 64;
+  try {
+    validate_case(c, FileKind::golden, "x.h5");
+    FAIL();
+  } catch (const GoldenError& e) {
+    EXPECT_NE(std::string(e.what()).find("dataset 'k_source': shape [61, 32], expected [*, 64]"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(GoldenIo, ChecksumMismatch) {
   const std::string p = good_file();
   {  // Flip one byte of the cache without updating its checksum.
