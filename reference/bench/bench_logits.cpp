@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <ctime>
 #include <thread>
 
 #include "mqa/kcache.hpp"
@@ -66,19 +67,27 @@ struct Decode {
   double flops() const { return 2.0 * double(batch) * L * kHeads * kDim; }
 };
 
-void set_rate(benchmark::State& st, double flops) {
+// GFLOP/s over wall time, and GFLOP per CPU-second of this process (all its threads; std::clock
+// on Linux): the second is what to compare on a machine shared with other jobs.
+struct CpuClock {
+  std::clock_t start = std::clock();
+};
+void set_rate(benchmark::State& st, double flops, const CpuClock& c) {
+  const double cpu_s = double(std::clock() - c.start) / CLOCKS_PER_SEC;
   st.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["GFLOP/cpu_s"] = flops * double(st.iterations()) / 1e9 / cpu_s;
 }
 
 void BM_exact_fast(benchmark::State& st) {
   Decode d(64, int32_t(st.range(0)));
   set_logits_threads(int(st.range(1)));
   const PagedLogitsProblem p = d.problem();
+  const CpuClock cpu;
   for (auto _ : st) {
     paged_mqa_logits(p, d.out.data(), d.L);
     benchmark::DoNotOptimize(d.out.data());
   }
-  set_rate(st, d.flops());
+  set_rate(st, d.flops(), cpu);
   st.counters["threads"] = logits_threads();
   set_logits_threads(0);
 }
@@ -86,11 +95,12 @@ void BM_exact_fast(benchmark::State& st) {
 void BM_naive(benchmark::State& st) {
   Decode d(1, int32_t(st.range(0)) / 8);  // one sequence, 1/8 of the tokens: the oracle is slow
   const PagedLogitsProblem p = d.problem();
+  const CpuClock cpu;
   for (auto _ : st) {
     paged_mqa_logits_naive(p, d.out.data(), d.L);
     benchmark::DoNotOptimize(d.out.data());
   }
-  set_rate(st, d.flops());
+  set_rate(st, d.flops(), cpu);
 }
 
 // The user's version: per sequence, dequantise the paged k to fp32 [L, D] (gather through
@@ -117,6 +127,7 @@ void baseline_sequence(const Decode& d, int32_t b, Eigen::MatrixXf& k, Eigen::Ma
 void BM_f32_baseline(benchmark::State& st) {
   Decode d(64, int32_t(st.range(0)));
   const int workers = int(st.range(1));
+  const CpuClock cpu;
   for (auto _ : st) {
     std::atomic<int32_t> next{0};
     auto work = [&] {
@@ -130,7 +141,7 @@ void BM_f32_baseline(benchmark::State& st) {
     for (auto& t : pool) t.join();
     benchmark::DoNotOptimize(d.out.data());
   }
-  set_rate(st, d.flops());
+  set_rate(st, d.flops(), cpu);
 }
 
 }  // namespace
