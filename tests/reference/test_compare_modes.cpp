@@ -152,6 +152,11 @@ TEST(CompareCalcDiff, GlobalFigureAndOptionalLimit) {
   EXPECT_DOUBLE_EQ(calc_diff(std::vector<float>{1, 0}, std::vector<float>{0, 1}), 1.0);
   EXPECT_DOUBLE_EQ(calc_diff(std::vector<float>{1, 1}, std::vector<float>{-1, -1}), 2.0);
   EXPECT_EQ(calc_diff(std::vector<float>{0, 0}, std::vector<float>{0, 0}), 0.0);
+  // The report's figure is the same formula over the compared elements, equal ones included.
+  const std::vector<float> e{1.0f, 2.0f, 3.0f, -4.0f}, a{1.0f, 2.5f, 3.0f, -4.0f};
+  EXPECT_EQ(compare_lists(e, e, "bitwise").calc_diff, 0.0);
+  EXPECT_DOUBLE_EQ(compare_lists(e, a, "ulp:9999999").calc_diff, calc_diff(e, a));
+  EXPECT_GT(calc_diff(e, a), 0.0);
   // Within every per-element bound but globally dissimilar: the calc_diff limit fails it.
   const std::vector<double> bound(2, 10.0);
   CompareOptions op;
