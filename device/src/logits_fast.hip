@@ -46,22 +46,64 @@ MQA_HD inline uint32_t pack_limb(const uint32_t e[4], int l) {
 }
 
 __device__ inline void mma_s8(int32_t c[4], const uint32_t a[4], const uint32_t b[2]) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+  asm("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
       : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+// Asynchronous global -> shared copies (sm_80+), so the next tile's loads overlap this tile's math.
+__device__ inline uint32_t smem_addr(const void* p) { return uint32_t(__cvta_generic_to_shared(p)); }
+__device__ inline void cp_async16(void* dst, const void* src) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_addr(dst)), "l"(src));
+}
+__device__ inline void cp_async4(void* dst, const void* src) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(smem_addr(dst)), "l"(src));
+}
+__device__ inline void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ inline void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+
+template <int KS>
+struct FastShared {
+  static constexpr int D = 32 * KS;
+  static constexpr int kRow = D + 16;  // padded limb row: conflict-free B fragment loads
+  uint8_t raw[2][kTN * D];             // fp8 codes of the tile (double buffered)
+  float raw_scale[2][kTN];
+  int8_t limbs[3][kTN * kRow];         // B operands: limb planes, token-major
+  uint32_t lut[256];
+  float part[kMaxWarps][kTN];          // per-warp head-tree partials
+  uint8_t tok_nan[kTN];
+};
+
+// Start copying tile [tile, tile + n) of row r into buffer `buf` (zeros past n).
+template <int KS, class Tokens>
+__device__ void issue_tile(FastShared<KS>& sh, int buf, const Tokens& tokens, int32_t r, int64_t tile, int n) {
+  constexpr int D = 32 * KS, kChunks16 = D / 16;
+  const int tid = int(threadIdx.x), nthreads = int(blockDim.x);
+  for (int idx = tid; idx < kTN * kChunks16; idx += nthreads) {
+    const int x = idx / kChunks16, c = idx % kChunks16;
+    uint8_t* dst = &sh.raw[buf][x * D + c * 16];
+    if (x >= n) {
+      *reinterpret_cast<uint4*>(dst) = make_uint4(0u, 0u, 0u, 0u);
+    } else if (tokens.vector_ok) {
+      cp_async16(dst, tokens.values(r, tile + x, c * 16));
+    } else {
+      const uint8_t* p = tokens.values(r, tile + x, c * 16);
+      for (int i = 0; i < 16; ++i) dst[i] = p[i];
+    }
+  }
+  for (int x = tid; x < kTN; x += nthreads) {
+    if (x < n) cp_async4(&sh.raw_scale[buf][x], tokens.scale(r, tile + x));
+    else sh.raw_scale[buf][x] = 0.0f;
+  }
+  cp_async_commit();
 }
 
 template <int KS, class Tokens>  // KS = head_dim / 32 mma k-steps
 __global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDeviceArgs a, Tokens tokens) {
   constexpr int D = 32 * KS;
-  constexpr int kRow = D + 16;        // padded limb row: conflict-free B fragment loads
-  constexpr int kChunks16 = D / 16;   // 16-byte pieces of a token's vector
-  __shared__ uint32_t lut_s[256];
-  __shared__ __align__(16) int8_t kl_s[3][kTN * kRow];
-  __shared__ uint8_t nan_s[kTN * kChunks16];
-  __shared__ float ks_s[kTN];
-  __shared__ float part_s[kMaxWarps][kTN];
+  constexpr int kRow = FastShared<KS>::kRow;
+  constexpr int kChunks16 = D / 16;  // 16-byte pieces of a token's vector
+  __shared__ __align__(16) FastShared<KS> sh;
 
   const int32_t r = int32_t(blockIdx.x);
   const int64_t c0 = int64_t(blockIdx.y) * kChunk;
@@ -76,7 +118,8 @@ __global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDevic
   const int64_t hi = c1 < span.end ? c1 : span.end;
   if (lo >= hi) return;
 
-  for (int i = tid; i < 256; i += nthreads) lut_s[i] = limb_entry(uint8_t(i), a.encoding);
+  issue_tile<KS>(sh, 0, tokens, r, lo, hi - lo < kTN ? int(hi - lo) : kTN);
+  for (int i = tid; i < 256; i += nthreads) sh.lut[i] = limb_entry(uint8_t(i), a.encoding);
   __syncthreads();
 
   const int H = a.heads, W = H / 16;
@@ -94,7 +137,7 @@ __global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDevic
         const uint8_t* qp = q + (row == 0 ? head_lo : head_hi) * D + kk * 32 + half * 16 + tig * 4;
         uint32_t e[4];
 #pragma unroll
-        for (int i = 0; i < 4; ++i) e[i] = lut_s[qp[i]];
+        for (int i = 0; i < 4; ++i) e[i] = sh.lut[qp[i]];
         const uint32_t nan = (e[0] | e[1] | e[2] | e[3]) >> 24;
         (row == 0 ? nan_lo : nan_hi) |= nan;
 #pragma unroll
@@ -110,45 +153,49 @@ __global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDevic
   const float unit2 = mul_rn(unit, unit);  // 2^-18 or 2^-20, exact
   const float qnan = f32_from_bits(kCanonicalNanBits);
 
-  for (int64_t tile = lo; tile < hi; tile += kTN) {
+  int it = 0;
+  for (int64_t tile = lo; tile < hi; tile += kTN, ++it) {
     const int n = hi - tile < kTN ? int(hi - tile) : kTN;
-    __syncthreads();  // the previous tile's readers are done
-    for (int idx = tid; idx < kTN * kChunks16; idx += nthreads) {
+    const int buf = it & 1;
+    cp_async_wait_all();
+    __syncthreads();  // this tile's bytes are in; the previous tile's readers are done
+    if (tile + kTN < hi) issue_tile<KS>(sh, buf ^ 1, tokens, r, tile + kTN, hi - tile - kTN < kTN ? int(hi - tile - kTN) : kTN);
+    // Decode codes -> limb planes; a token's NaN flag is the OR over its kChunks16 lanes.
+    for (int base = 0; base < kTN * kChunks16; base += nthreads) {
+      const int idx = base + tid;
+      const bool active = idx < kTN * kChunks16;
       const int x = idx / kChunks16, c = idx % kChunks16;
-      uint32_t raw[4] = {0u, 0u, 0u, 0u};
-      if (x < n) {
-        const uint8_t* p = tokens.values(r, tile + x, c * 16);
-        if (tokens.vector_ok) {
-          const uint4 v = *reinterpret_cast<const uint4*>(p);
-          raw[0] = v.x, raw[1] = v.y, raw[2] = v.z, raw[3] = v.w;
-        } else {
-#pragma unroll
-          for (int i = 0; i < 16; ++i) raw[i / 4] |= uint32_t(p[i]) << (8 * (i % 4));
-        }
-      }
-      uint32_t limbs[3][4];
       uint32_t nan = 0;
+      if (active) {
+        const uint4 v = *reinterpret_cast<const uint4*>(&sh.raw[buf][x * D + c * 16]);
+        const uint32_t raw[4] = {v.x, v.y, v.z, v.w};
+        uint32_t limbs[3][4];
 #pragma unroll
-      for (int wd = 0; wd < 4; ++wd) {
-        uint32_t e[4];
+        for (int wd = 0; wd < 4; ++wd) {
+          uint32_t e[4];
 #pragma unroll
-        for (int i = 0; i < 4; ++i) e[i] = lut_s[(raw[wd] >> (8 * i)) & 0xFFu];
-        nan |= (e[0] | e[1] | e[2] | e[3]) >> 24;
+          for (int i = 0; i < 4; ++i) e[i] = sh.lut[(raw[wd] >> (8 * i)) & 0xFFu];
+          nan |= (e[0] | e[1] | e[2] | e[3]) >> 24;
 #pragma unroll
-        for (int l = 0; l < 3; ++l) limbs[l][wd] = pack_limb(e, l);
+          for (int l = 0; l < 3; ++l) limbs[l][wd] = pack_limb(e, l);
+        }
+#pragma unroll
+        for (int l = 0; l < 3; ++l)
+          *reinterpret_cast<uint4*>(&sh.limbs[l][x * kRow + c * 16]) =
+              make_uint4(limbs[l][0], limbs[l][1], limbs[l][2], limbs[l][3]);
       }
 #pragma unroll
-      for (int l = 0; l < 3; ++l)
-        *reinterpret_cast<uint4*>(&kl_s[l][x * kRow + c * 16]) = make_uint4(limbs[l][0], limbs[l][1], limbs[l][2], limbs[l][3]);
-      nan_s[idx] = uint8_t(nan);
+      for (int m = 1; m < kChunks16; m *= 2) nan |= __shfl_xor_sync(0xFFFFFFFFu, nan, m);
+      if (active && c == 0) sh.tok_nan[x] = uint8_t(nan);
     }
-    for (int x = tid; x < kTN; x += nthreads) ks_s[x] = x < n ? load_scale_bytes(tokens.scale(r, tile + x)) : 0.0f;
     __syncthreads();
 
     for (int nt = 0; nt * 8 < n; ++nt) {
-      int32_t acc[5][4];
+      int32_t acc[3][3][4];  // one accumulator per limb pair: short dependency chains
 #pragma unroll
-      for (int s = 0; s < 5; ++s) acc[s][0] = acc[s][1] = acc[s][2] = acc[s][3] = 0;
+      for (int i = 0; i < 3; ++i)
+#pragma unroll
+        for (int j = 0; j < 3; ++j) acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0;
       const int tok_b = nt * 8 + g;  // B operand column = token
 #pragma unroll
       for (int kk = 0; kk < KS; ++kk) {
@@ -157,24 +204,26 @@ __global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDevic
         for (int l = 0; l < 3; ++l)
 #pragma unroll
           for (int h = 0; h < 2; ++h)
-            B[l][h] = *reinterpret_cast<const uint32_t*>(&kl_s[l][tok_b * kRow + kk * 32 + h * 16 + tig * 4]);
+            B[l][h] = *reinterpret_cast<const uint32_t*>(&sh.limbs[l][tok_b * kRow + kk * 32 + h * 16 + tig * 4]);
 #pragma unroll
         for (int i = 0; i < 3; ++i)
 #pragma unroll
-          for (int j = 0; j < 3; ++j) mma_s8(acc[i + j], A[i][kk], B[j]);
+          for (int j = 0; j < 3; ++j) mma_s8(acc[i][j], A[i][kk], B[j]);
       }
       // C element e: mma row g (e < 2) or g+8, token nt*8 + 2*tig + (e & 1).
+      const uint32_t knan0 = sh.tok_nan[nt * 8 + 2 * tig], knan1 = sh.tok_nan[nt * 8 + 2 * tig + 1];
       float t[4];
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        const int x = nt * 8 + 2 * tig + (e & 1);
-        uint32_t knan = 0;
-#pragma unroll
-        for (int c = 0; c < kChunks16; ++c) knan |= nan_s[x * kChunks16 + c];
-        const int64_t sum = int64_t(acc[0][e]) + int64_t(acc[1][e]) * (int64_t(1) << 7) +
-                            int64_t(acc[2][e]) * (int64_t(1) << 14) + int64_t(acc[3][e]) * (int64_t(1) << 21) +
-                            int64_t(acc[4][e]) * (int64_t(1) << 28);
-        const bool is_nan = knan != 0 || (e < 2 ? nan_lo : nan_hi) != 0;
+        // Shift groups 7*(i+j); int32 sums of <= 3 products stay far below 2^31.
+        const int64_t s0 = acc[0][0][e];
+        const int64_t s1 = acc[0][1][e] + acc[1][0][e];
+        const int64_t s2 = acc[0][2][e] + acc[1][1][e] + acc[2][0][e];
+        const int64_t s3 = acc[1][2][e] + acc[2][1][e];
+        const int64_t s4 = acc[2][2][e];
+        const int64_t sum = s0 + s1 * (int64_t(1) << 7) + s2 * (int64_t(1) << 14) + s3 * (int64_t(1) << 21) +
+                            s4 * (int64_t(1) << 28);
+        const bool is_nan = ((e & 1) ? knan1 : knan0) != 0 || (e < 2 ? nan_lo : nan_hi) != 0;
         const float ah = is_nan ? qnan : mul_rn(__ll2float_rn(sum), unit2);
         t[e] = head_term(ah, e < 2 ? w_lo : w_hi);
       }
@@ -186,8 +235,8 @@ __global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDevic
         t1 = add_rn(t1, __shfl_xor_sync(0xFFFFFFFFu, t1, m));
       }
       if (g == 0) {
-        part_s[warp][nt * 8 + 2 * tig] = t0;
-        part_s[warp][nt * 8 + 2 * tig + 1] = t1;
+        sh.part[warp][nt * 8 + 2 * tig] = t0;
+        sh.part[warp][nt * 8 + 2 * tig + 1] = t1;
       }
     }
     __syncthreads();
@@ -195,13 +244,13 @@ __global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDevic
     for (int x = tid; x < n; x += nthreads) {
       float v[kMaxWarps];
 #pragma unroll
-      for (int i = 0; i < kMaxWarps; ++i) v[i] = i < W ? part_s[i][x] : 0.0f;
+      for (int i = 0; i < kMaxWarps; ++i) v[i] = i < W ? sh.part[i][x] : 0.0f;
 #pragma unroll
       for (int step = kMaxWarps / 2; step >= 1; step /= 2)
         if (step < W)
 #pragma unroll
           for (int i = 0; i < step; ++i) v[i] = add_rn(v[i], v[i + step]);
-      out[tile + x] = final_logit(v[0], ks_s[x]);
+      out[tile + x] = final_logit(v[0], sh.raw_scale[buf][x]);
     }
   }
 }

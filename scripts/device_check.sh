@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The GPU-machine check of the device implementation (issue 5), in one command:
+#   1. configure + build (nvcc, sm_90) in $BUILD; if this machine cannot configure the whole
+#      project (e.g. a test dependency is missing), fall back to binaries built elsewhere in
+#      $PREBUILT (device_sweep, device_bench, test_device, test_kut) and say so;
+#   2. the device tests (bit-exact device vs reference; they skip without a GPU);
+#   3. the bit-exact sweep: random cases over every shape of the issue + the deployed
+#      DeepSeek-V3.2 decode shapes up to L = $DEPLOYED_L, sentinels, table of mismatches;
+#   4. compute-sanitizer memcheck on a smaller sweep, racecheck on the logits kernels;
+#   5. the device benchmark (paged logits vs measured copy bandwidth).
+# Logs go to $OUT (default out/device). Exit status: non-zero when any step fails.
+#
+#   scripts/device_check.sh [--quick]     (--quick: fewer cases, no sanitizers)
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${OUT:-$root/out/device}
+build=${BUILD:-$root/build-gpu}
+prebuilt=${PREBUILT:-}
+jobs=${JOBS:-$(nproc)}
+cases=${CASES:-400}
+deployed_l=${DEPLOYED_L:-131072}
+quick=0
+[[ "${1:-}" == "--quick" ]] && quick=1 && cases=${CASES:-80} && deployed_l=${DEPLOYED_L:-16384}
+mkdir -p "$out"
+status=0
+summary=()
+note() { summary+=("$1"); echo "== $1"; }
+
+# ---- 1. build ----
+bin_sweep="" bin_bench="" bin_test="" bin_kut=""
+if cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMQA_CUDA=ON -DMQA_HIP=OFF -DMQA_BUILD_BENCH=OFF \
+     >"$out/build.log" 2>&1 &&
+   cmake --build "$build" -j "$jobs" --target device_sweep device_bench test_device test_kut >>"$out/build.log" 2>&1; then
+  bin_sweep=$build/device/device_sweep bin_bench=$build/device/device_bench
+  bin_test=$build/tests/device/test_device bin_kut=$build/tests/device/test_kut
+  note "build: configured and built here ($build)"
+elif cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMQA_CUDA=ON -DMQA_HIP=OFF -DMQA_BUILD_BENCH=OFF \
+       -DMQA_BUILD_TESTS=OFF >>"$out/build.log" 2>&1 &&
+     cmake --build "$build" -j "$jobs" --target device_sweep device_bench >>"$out/build.log" 2>&1; then
+  bin_sweep=$build/device/device_sweep bin_bench=$build/device/device_bench
+  note "build: tools built here; the test dependencies are missing here (build.log: $(grep -m1 -iE "could not find|not found" "$out/build.log" | head -c 160))"
+  if [[ -n "$prebuilt" && -x "$prebuilt/test_device" ]]; then
+    bin_test=$prebuilt/test_device  # (test_kut is CPU-only and knows its plugin by build path: CI runs it)
+    note "tests: using the prebuilt $bin_test"
+  fi
+else
+  note "build: FAILED here (see build.log)"
+  if [[ -n "$prebuilt" ]]; then
+    bin_sweep=$prebuilt/device_sweep bin_bench=$prebuilt/device_bench bin_test=$prebuilt/test_device
+    note "using prebuilt binaries from $prebuilt"
+  else
+    status=1
+  fi
+fi
+
+run_step() {  # name, timeout seconds, command...
+  local name=$1 limit=$2
+  shift 2
+  local t0=$SECONDS
+  timeout "$limit" "$@" >"$out/$name.log" 2>&1
+  local rc=$?
+  note "$name: exit $rc ($((SECONDS - t0)) s)"
+  [[ $rc -ne 0 ]] && status=1
+  return 0
+}
+
+# ---- 2. tests ----
+[[ -n "$bin_test" ]] && run_step test_device 300 "$bin_test"
+[[ -n "$bin_kut" ]] && run_step test_kut 120 "$bin_kut"
+
+# ---- 3. sweep ----
+[[ -n "$bin_sweep" ]] && run_step sweep 300 "$bin_sweep" --cases "$cases" --deployed-L "$deployed_l"
+
+# ---- 4. sanitizers ----
+if [[ $quick -eq 0 && -n "$bin_sweep" ]] && command -v compute-sanitizer >/dev/null; then
+  run_step memcheck 150 compute-sanitizer --tool memcheck --error-exitcode 97 "$bin_sweep" --cases "${MEM_CASES:-40}" --deployed-L 0
+  run_step racecheck 150 compute-sanitizer --tool racecheck --error-exitcode 97 "$bin_sweep" --cases "${RACE_CASES:-8}" --logits-only --deployed-L 0
+fi
+
+# ---- 5. benchmark ----
+[[ -n "$bin_bench" ]] && run_step bench 150 "$bin_bench" --reps 40
+
+echo
+echo "================ device check summary ================"
+printf '%s\n' "${summary[@]}"
+for f in test_device test_kut; do
+  [[ -f "$out/$f.log" ]] && echo "$f: $(grep -E '^\[ +(PASSED|FAILED|SKIPPED) +\] [0-9]+ tests?' "$out/$f.log" | tr '\n' ' ')"
+done
+for f in memcheck racecheck; do
+  [[ -f "$out/$f.log" ]] && echo "$f: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/$f.log" | tail -1)"
+done
+if [[ -f "$out/sweep.log" ]]; then
+  echo
+  sed -n '/^op \/ path/,$p' "$out/sweep.log"
+fi
+[[ -f "$out/bench.log" ]] && { echo; cat "$out/bench.log"; }
+exit $status
