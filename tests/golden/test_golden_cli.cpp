@@ -106,6 +106,7 @@ TEST_F(GoldenCli, GenerateRefusesOverwriteWithoutForce) {
   const CliRun f = golden({"generate", "--suite", "smoke", "-o", smoke, "--no-progress", "--force"});
   EXPECT_EQ(f.rc, 0) << f.err;
   EXPECT_TRUE(has(f.out, "0 dataset(s)/case(s) changed")) << f.out;
+  EXPECT_TRUE(has(f.out, "kept " + smoke)) << f.out;  // same bits: the file is not churned
 }
 
 TEST_F(GoldenCli, GenerateForceListsChangedDatasets) {
@@ -117,6 +118,7 @@ TEST_F(GoldenCli, GenerateForceListsChangedDatasets) {
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_TRUE(has(r.out, gold.cases[1].name + "/logits: changed")) << r.out;
   EXPECT_TRUE(has(r.out, "1 dataset(s)/case(s) changed")) << r.out;
+  EXPECT_EQ(read_file(p).cases[1].at("logits").bytes, gold.cases[1].at("logits").bytes);
 }
 
 TEST_F(GoldenCli, GenerateFromCaseList) {
