@@ -11,10 +11,12 @@ kernels take, so a torch user can hand them over with torch.from_numpy(...).view
     mg.write_candidate("cand.h5", {case.name: {"logits": my_logits}})
     # then: mqa-harness golden verify golden/data/smoke.h5 cand.h5
 
-Every array is checked against its stored SHA-256 on load (verify=False skips it).
+On load, the whole file is checked against its header checksum (files written by mqa-harness and
+by write_candidate carry one), then every array against its own SHA-256 (verify=False skips both).
 """
 
 import hashlib
+import os
 
 import h5py
 import numpy as np
@@ -172,6 +174,49 @@ class Case:
         }
 
 
+USER_BLOCK = 512
+MAGIC = b"MQA-GOLDEN-FILE 1\n"
+
+
+def _hash_after_user_block(path):
+    h, n = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        f.seek(USER_BLOCK)
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+            n += len(chunk)
+    return h.hexdigest(), n
+
+
+def check_file_checksum(path):
+    """Checks the 512-byte header (HDF5 user block) of files written by mqa-harness or by
+    write_candidate: "MQA-GOLDEN-FILE 1", sha256 and byte count of everything after it.
+    Files without the header (other writers) pass unchecked; HDF5 parses them directly."""
+    with open(path, "rb") as f:
+        head = f.read(USER_BLOCK)
+    if not head.startswith(MAGIC):
+        return False
+    try:
+        fields = dict(line.split(" ", 1) for line in head[len(MAGIC):].split(b"\0", 1)[0].decode().splitlines())
+        want_hex, want_n = fields["sha256"], int(fields["bytes"])
+    except (ValueError, KeyError, UnicodeDecodeError):
+        raise GoldenError("%s: damaged file header (user block)" % path) from None
+    have_hex, have_n = _hash_after_user_block(path)
+    if have_n != want_n:
+        raise GoldenError("%s: file checksum mismatch: %d bytes after the header, it says %d (truncated or extended)"
+                          % (path, have_n, want_n))
+    if have_hex != want_hex:
+        raise GoldenError("%s: file checksum mismatch: the file is corrupt" % path)
+    return True
+
+
+def _stamp(path):
+    hexd, n = _hash_after_user_block(path)
+    head = MAGIC + ("sha256 %s\nbytes %d\n" % (hexd, n)).encode()
+    with open(path, "r+b") as f:
+        f.write(head.ljust(USER_BLOCK, b"\0"))
+
+
 def _check_root(path, f, kind):
     a = _attrs(f)
     if a.get("schema") != SCHEMA:
@@ -188,6 +233,11 @@ def _check_root(path, f, kind):
 
 def load(path, verify=True, kind="golden"):
     """All cases of a file as {name: Case}, in file order. Raises GoldenError on a bad file."""
+    if verify:
+        try:
+            check_file_checksum(path)
+        except OSError as e:
+            raise GoldenError("%s: cannot read (%s)" % (path, e)) from None
     try:
         f = h5py.File(path, "r")
     except OSError as e:
@@ -215,7 +265,8 @@ def write_candidate(path, outputs, generator="mqa_golden.py"):
     """Writes a candidate file: outputs = {case_name: {dataset_name: ndarray}} with the golden
     dataset names/dtypes/shapes (e.g. "logits" float32 [rows, logits_row_stride], "topk" int32,
     "cache" uint8 [P, page_stride]). Each dataset gets its sha256."""
-    with h5py.File(path, "w") as f:
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with h5py.File(tmp, "w", userblock_size=USER_BLOCK) as f:
         f.attrs["schema"] = SCHEMA
         f.attrs["schema_version"] = np.int64(SCHEMA_VERSION)
         f.attrs["kind"] = "candidate"
@@ -235,3 +286,5 @@ def write_candidate(path, outputs, generator="mqa_golden.py"):
                                       shuffle=big and arr.itemsize > 1)
                 ds.attrs["role"] = "output"
                 ds.attrs["sha256"] = sha256(arr)
+    _stamp(tmp)
+    os.replace(tmp, path)  # atomic, like the C++ writer

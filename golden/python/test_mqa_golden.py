@@ -110,10 +110,30 @@ class Corpus(unittest.TestCase):
             ds[...] = q
         with self.assertRaises(mg.GoldenError) as e:
             mg.load(bad)
-        self.assertIn("checksum mismatch", str(e.exception))
+        self.assertIn("file checksum mismatch", str(e.exception))
+        rc, text = cli("inspect", bad)
+        self.assertEqual(rc, 2, text)
+        self.assertIn("file checksum mismatch", text)
+        # Without the file header (a file from another writer) the dataset checksum catches it.
+        with open(bad, "r+b") as f:
+            f.write(b"\0" * 32)
+        with self.assertRaises(mg.GoldenError) as e:
+            mg.load(bad)
+        self.assertIn("dataset 'q': checksum mismatch", str(e.exception))
         rc, text = cli("inspect", bad)
         self.assertEqual(rc, 2, text)
         self.assertIn("dataset 'q'", text)
+
+    def test_truncated(self):
+        bad = os.path.join(self.tmp, "trunc.h5")
+        shutil.copy(self.smoke, bad)
+        os.truncate(bad, os.path.getsize(bad) // 2)
+        with self.assertRaises(mg.GoldenError) as e:
+            mg.load(bad)
+        self.assertIn("truncated", str(e.exception))
+        rc, text = cli("verify", bad, bad)
+        self.assertEqual(rc, 2, text)
+        self.assertIn("truncated", text)
 
     def test_candidate_round_trip_and_verify_exit_codes(self):
         golden = mg.load(self.smoke)
@@ -139,8 +159,10 @@ class Corpus(unittest.TestCase):
         rc, text = cli("verify", self.smoke, os.path.join(self.tmp, "changed.h5"))
         self.assertEqual(rc, 1, text)
         self.assertIn("smoke_004/gathered_values", text)
+        self.assertTrue(mg.check_file_checksum(good))
         with h5py.File(good, "r+") as f:
             f.attrs["schema_version"] = np.int64(2)
+        mg._stamp(good)  # a consistent file that declares another schema version
         rc, text = cli("verify", self.smoke, good)
         self.assertEqual(rc, 2, text)
         self.assertIn("schema_version 2", text)

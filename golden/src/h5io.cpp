@@ -3,6 +3,7 @@
 #include <H5Cpp.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 
@@ -242,6 +243,56 @@ Array get_dataset(const H5::Group& g, const std::string& name, FileKind kind, bo
   return a;
 }
 
+// Hashes every byte after the user block of an open file.
+std::pair<std::string, int64_t> hash_after_user_block(std::FILE* f) {
+  Sha256 h;
+  std::vector<uint8_t> buf(size_t(1) << 20);
+  int64_t n = 0;
+  std::fseek(f, long(kUserBlockBytes), SEEK_SET);
+  for (size_t got; (got = std::fread(buf.data(), 1, buf.size(), f)) > 0; n += int64_t(got))
+    h.update(std::span<const uint8_t>(buf.data(), got));
+  return {h.hex(), n};
+}
+
+// Writes the user block header of a closed HDF5 file created with a 512-byte user block.
+void stamp_user_block(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "r+b");
+  if (!f) throw GoldenError(path, "", "", "cannot reopen to write the file checksum");
+  const auto [hex, n] = hash_after_user_block(f);
+  std::string head = std::string(kUserBlockMagic) + "sha256 " + hex + "\nbytes " + std::to_string(n) + "\n";
+  head.resize(size_t(kUserBlockBytes), '\0');
+  std::fseek(f, 0, SEEK_SET);
+  const bool ok = std::fwrite(head.data(), 1, head.size(), f) == head.size();
+  if (std::fclose(f) != 0 || !ok) throw GoldenError(path, "", "", "cannot write the file checksum");
+}
+
+// Checks the user block header, if the file has one. Throws on truncation or corruption.
+void check_user_block(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw GoldenError(path, "", "", "cannot open for reading");
+  std::string head(size_t(kUserBlockBytes), '\0');
+  const size_t got = std::fread(head.data(), 1, head.size(), f);
+  const std::string magic = kUserBlockMagic;
+  if (got < magic.size() || head.compare(0, magic.size(), magic) != 0) {
+    std::fclose(f);
+    return;  // not written by us: HDF5 parses it directly
+  }
+  std::string want_hex;
+  long long want_n = -1;
+  char hex[65] = {};
+  if (std::sscanf(head.c_str() + magic.size(), "sha256 %64s\nbytes %lld", hex, &want_n) != 2) {
+    std::fclose(f);
+    throw GoldenError(path, "", "", "damaged file header (user block)");
+  }
+  const auto [have_hex, have_n] = hash_after_user_block(f);
+  std::fclose(f);
+  if (have_n != want_n)
+    throw GoldenError(path, "", "", "file checksum mismatch: the file has " + std::to_string(have_n + kUserBlockBytes) +
+                                        " bytes, its header says " + std::to_string(want_n + kUserBlockBytes) +
+                                        " (truncated or extended)");
+  if (have_hex != hex) throw GoldenError(path, "", "", "file checksum mismatch: the file is corrupt");
+}
+
 }  // namespace
 
 std::string generator_version() {
@@ -258,7 +309,9 @@ void write_file(const std::string& path, const File& f) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   try {
     {
-      H5::H5File h(tmp, H5F_ACC_TRUNC);
+      H5::FileCreatPropList fcpl;
+      fcpl.setUserblock(hsize_t(kUserBlockBytes));
+      H5::H5File h(tmp, H5F_ACC_TRUNC, fcpl);
       put(h, "schema", std::string(kSchemaName));
       put(h, "schema_version", int64_t(f.schema_version));
       put(h, "kind", std::string(to_string(f.kind)));
@@ -272,6 +325,7 @@ void write_file(const std::string& path, const File& f) {
         for (const auto& [name, a] : c.data) put_dataset(g, name, a);
       }
     }
+    stamp_user_block(tmp);
     std::filesystem::rename(tmp, path);
   } catch (const H5::Exception& e) {
     std::error_code ec;
@@ -289,6 +343,7 @@ File read_file(const std::string& path, const ReadOptions& opt) {
   Where w{path, "", ""};
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) w.fail("no such file");
+  if (opt.verify_checksums) check_user_block(path);
   try {
     if (!H5::H5File::isHdf5(path)) w.fail("not an HDF5 file");
   } catch (const H5::Exception&) {

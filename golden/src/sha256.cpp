@@ -42,30 +42,46 @@ void compress(std::array<uint32_t, 8>& h, const uint8_t* block) {
 
 }  // namespace
 
-std::string sha256_hex(std::span<const uint8_t> bytes) {
-  // First 32 bits of the fractional parts of the square roots of the first 8 primes.
-  std::array<uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                               0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  const size_t n = bytes.size();
+Sha256::Sha256()
+    : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
+// (initial values: first 32 bits of the fractional parts of the square roots of the first 8 primes)
+
+void Sha256::update(std::span<const uint8_t> bytes) {
   size_t i = 0;
-  for (; i + 64 <= n; i += 64) compress(h, bytes.data() + i);
+  total_ += bytes.size();
+  if (fill_ > 0) {  // complete a partial block first
+    while (fill_ < 64 && i < bytes.size()) buf_[fill_++] = bytes[i++];
+    if (fill_ < 64) return;
+    compress(h_, buf_.data());
+    fill_ = 0;
+  }
+  for (; i + 64 <= bytes.size(); i += 64) compress(h_, bytes.data() + i);
+  while (i < bytes.size()) buf_[fill_++] = bytes[i++];
+}
+
+std::string Sha256::hex() {
   // Padding: 0x80, zeros, then the message length in bits as a big-endian 64-bit number.
+  const uint64_t bits = total_ * 8;
   uint8_t tail[128] = {};
-  const size_t rest = n - i;
-  for (size_t j = 0; j < rest; ++j) tail[j] = bytes[i + j];
-  tail[rest] = 0x80;
-  const size_t tail_len = rest + 9 <= 64 ? 64 : 128;
-  const uint64_t bits = uint64_t(n) * 8;
+  for (size_t j = 0; j < fill_; ++j) tail[j] = buf_[j];
+  tail[fill_] = 0x80;
+  const size_t tail_len = fill_ + 9 <= 64 ? 64 : 128;
   for (int j = 0; j < 8; ++j) tail[tail_len - 1 - size_t(j)] = uint8_t(bits >> (8 * j));
-  compress(h, tail);
-  if (tail_len == 128) compress(h, tail + 64);
+  compress(h_, tail);
+  if (tail_len == 128) compress(h_, tail + 64);
   std::string out;
   char buf[9];
-  for (uint32_t v : h) {
+  for (uint32_t v : h_) {
     std::snprintf(buf, sizeof buf, "%08x", v);
     out += buf;
   }
   return out;
+}
+
+std::string sha256_hex(std::span<const uint8_t> bytes) {
+  Sha256 h;
+  h.update(bytes);
+  return h.hex();
 }
 
 }  // namespace mqa::golden

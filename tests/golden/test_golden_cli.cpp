@@ -230,6 +230,10 @@ TEST_F(GoldenCli, VerifyCandidateWithWrongDtypeOrChecksum) {
   }
   CliRun r = golden({"verify", smoke, c});
   EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, "file checksum mismatch")) << r.err;
+  forget_file_checksum(c);
+  r = golden({"verify", smoke, c});
+  EXPECT_EQ(r.rc, 2);
   EXPECT_TRUE(has(r.err, "dataset 'logits'") && has(r.err, "float64")) << r.err;
   const std::string k = write_candidate("sum.h5", candidate_of(gold));
   {
@@ -240,6 +244,7 @@ TEST_F(GoldenCli, VerifyCandidateWithWrongDtypeOrChecksum) {
     v[0] ^= 1;
     d.write(v.data(), H5::PredType::NATIVE_INT32);
   }
+  forget_file_checksum(k);
   r = golden({"verify", smoke, k});
   EXPECT_EQ(r.rc, 2);
   EXPECT_TRUE(has(r.err, "dataset 'topk'") && has(r.err, "checksum mismatch")) << r.err;

@@ -7,6 +7,7 @@
 // shape, checksum mismatch) is a GoldenError whose message names the file, the case and the
 // dataset. HDF5's own error-stack printing is silenced: the message is ours, once.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -125,8 +126,28 @@ struct File {
   const Case* find(const std::string& name) const;
 };
 
-// Lower-case hex SHA-256 (FIPS 180-4) of a byte string.
+// Lower-case hex SHA-256 (FIPS 180-4) of a byte string, at once or streamed.
 std::string sha256_hex(std::span<const uint8_t> bytes);
+class Sha256 {
+ public:
+  Sha256();
+  void update(std::span<const uint8_t> bytes);
+  std::string hex();  // finishes the hash; call once
+
+ private:
+  std::array<uint32_t, 8> h_;
+  std::array<uint8_t, 64> buf_{};
+  size_t fill_ = 0;
+  uint64_t total_ = 0;
+};
+
+// Files written by this library start with a 512-byte HDF5 user block (HDF5 readers skip it):
+//   "MQA-GOLDEN-FILE 1\n" "sha256 <hex of every byte after the block>\n" "bytes <their count>\n"
+// read_file checks it BEFORE HDF5 parses anything, so a truncated or corrupted file is a clean
+// error even where HDF5 1.10 itself would crash on damaged metadata. Files without the block
+// (written by other tools) are parsed by HDF5 directly.
+inline constexpr int64_t kUserBlockBytes = 512;
+inline constexpr const char* kUserBlockMagic = "MQA-GOLDEN-FILE 1\n";
 
 // git describe of this build (CMake's MQA_GIT_DESCRIBE).
 std::string generator_version();
