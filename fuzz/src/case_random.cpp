@@ -106,12 +106,14 @@ CaseDescriptor random_case(uint64_t seed, uint64_t index, const GenOptions& opt)
   const int64_t natural = int64_t(d.page_size) * (d.head_dim + 4 * d.head_dim / d.quant_block);
   d.page_stride = r.chance(35) ? natural + r.pick({4, 16, 256}) : 0;
   const int64_t stride = d.page_stride ? d.page_stride : natural;
-  if (opt.high_page_ids && r.chance(15)) {
+  if (opt.high_page_ids && r.chance(25)) {
     if (stride * (65536 + K + 64) <= kDensePoolLimit) {
       d.pool_pages = 65536 + K + r.below(64);  // dense pool, ids past 65,536
     } else {
       const int64_t big = (std::max<int64_t>(stride, 65536) + 4095) / 4096 * 4096;
-      if (K * big <= kDensePoolLimit / 2) {  // sparse pool, byte offsets past 2^32
+      // sparse pool, byte offsets past 2^32: paged logits only, the op whose kernels read a
+      // pool in place (a quant/gather adapter may copy the whole 4 GiB pool per call)
+      if (K * big <= kDensePoolLimit / 2 && d.op == CaseOp::paged_logits) {
         d.page_stride = big;
         d.pool_pages = ((int64_t(1) << 32) + big - 1) / big + 4 * K + r.below(16);
       }
@@ -127,7 +129,7 @@ CaseDescriptor random_case(uint64_t seed, uint64_t index, const GenOptions& opt)
   d.encoding = r.chance(70) ? Fp8Encoding::e4m3fn : Fp8Encoding::e4m3fnuz;
   d.quant = r.chance(55) ? QuantVariant::exact : r.pick({QuantVariant::vllm, QuantVariant::aiter, QuantVariant::sglang});
   d.ue8m0 = r.chance(30);
-  d.profile = r.chance(80) ? Profile::exact : r.pick(opt.profiles);
+  d.profile = r.chance(70) ? Profile::exact : r.pick(opt.profiles);
   if (!logits || d.heads % 8 != 0) d.profile = Profile::exact;
   d.clean_logits = logits && r.chance(30);
   d.dist = r.pick({ValueDist::friendly, ValueDist::randn, ValueDist::randn, ValueDist::adversarial});

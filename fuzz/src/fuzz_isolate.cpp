@@ -1,0 +1,73 @@
+// Running a case in a forked child, so that a kernel that crashes or hangs becomes a verdict
+// (CRASH / TIMEOUT) of that case instead of the end of the campaign.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+
+#include "mqa/fuzz.hpp"
+
+namespace mqa::fuzz {
+
+namespace {
+
+Outcome run_guarded(const Kernel& k, const CaseTensors& t, const RunOptions& o) {
+  try {
+    return k.run(t, o);
+  } catch (const std::exception& e) {
+    return Outcome{Verdict::fail, std::string("exception while running the case: ") + e.what()};
+  }
+}
+
+void write_all(int fd, const std::string& s) {
+  for (size_t off = 0; off < s.size();) {
+    const ssize_t n = write(fd, s.data() + off, s.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    off += size_t(n);
+  }
+}
+
+}  // namespace
+
+Outcome run_case(const Kernel& k, const CaseTensors& t, const RunOptions& o, bool isolate, double timeout_s) {
+  if (!isolate) return run_guarded(k, t, o);
+  int fds[2];
+  if (pipe(fds) != 0) return Outcome{Verdict::fail, std::string("pipe: ") + std::strerror(errno)};
+  const pid_t pid = fork();
+  if (pid < 0) return Outcome{Verdict::fail, std::string("fork: ") + std::strerror(errno)};
+  if (pid == 0) {  // child: run, send "<verdict byte><detail>", leave without running destructors
+    close(fds[0]);
+    if (timeout_s > 0) alarm(unsigned(timeout_s + 0.999));
+    const Outcome r = run_guarded(k, t, o);
+    write_all(fds[1], std::string(1, char('0' + int(r.verdict))) + r.detail);
+    close(fds[1]);
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string msg;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    msg.append(buf, size_t(n));
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    if (sig == SIGALRM) return Outcome{Verdict::timeout, "the kernel ran past " + std::to_string(timeout_s) + " s"};
+    return Outcome{Verdict::crash, std::string("the kernel crashed: signal ") + std::to_string(sig) + " (" +
+                                       strsignal(sig) + ")"};
+  }
+  if (msg.empty()) return Outcome{Verdict::crash, "the case's child process exited without a verdict"};
+  return Outcome{Verdict(msg[0] - '0'), msg.substr(1)};
+}
+
+}  // namespace mqa::fuzz

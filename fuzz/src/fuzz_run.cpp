@@ -1,0 +1,203 @@
+// One case through a kernel under test (kut.h ABI) and the comparator: the kernel gets the
+// physical pool (page ids as drawn, sparse when large), sentinel-filled outputs with a guard
+// zone after them, and every output is compared with the reference bit for bit.
+#include <cstring>
+#include <sstream>
+
+#include "fuzz_internal.hpp"
+#include "mqa/kut_registry.hpp"
+#include "mqa/validate.hpp"
+
+namespace mqa::fuzz {
+
+namespace {
+
+constexpr int64_t kGuardFloats = 64;  // after every logits buffer
+constexpr int64_t kGuardBytes = 256;  // after every gathered buffer
+
+mqa_cache_desc cache_desc(const CaseTensors& t) {
+  const PageLayout& p = t.pool.page;
+  return mqa_cache_desc{int32_t(p.kind), p.page_size, p.head_dim, p.quant_block, t.pool.page_stride,
+                        t.pool.num_pages, int32_t(t.desc.encoding), 0};
+}
+
+mqa_case_shape case_shape(const CaseDescriptor& d) {
+  return mqa_case_shape{int32_t(d.op), int32_t(d.layout), d.page_size, d.head_dim, d.quant_block,
+                        int32_t(d.encoding), d.heads, d.next_n, int32_t(d.profile), int32_t(d.quant),
+                        int32_t(d.ue8m0), int32_t(d.lens_2d), int32_t(d.clean_logits)};
+}
+
+Outcome kernel_error(const char* op, const KutResult& r) {
+  return Outcome{Verdict::fail, std::string(op) + " returned " + mqa::to_string(r.status) + " on a valid case: " + r.message};
+}
+
+// The pages of the case, cut out of a kernel-visible pool, in the order of t.cache.
+std::vector<uint8_t> compact_pages(const CaseTensors& t, const PoolBuffer& pool) {
+  if (!t.sparse_pool) return std::vector<uint8_t>(pool.data(), pool.data() + pool.size());
+  const size_t stride = size_t(t.pool.page_stride);
+  std::vector<uint8_t> out(t.page_ids.size() * stride);
+  for (size_t c = 0; c < t.page_ids.size(); ++c) std::memcpy(out.data() + c * stride, t.pool_page(pool, c), stride);
+  return out;
+}
+
+Outcome from_bytes(const ByteCompareReport& r) {
+  return r.pass ? Outcome{} : Outcome{Verdict::fail, r.to_text()};
+}
+
+Outcome run_quant(const KernelUnderTest& k, const CaseTensors& t) {
+  PoolBuffer pool = t.make_pool(false);
+  const mqa_quant_cache_args a{cache_desc(t), pool.data(), t.k.data(), t.slots.data(), t.num_tokens(),
+                               int32_t(t.desc.quant), int32_t(t.desc.ue8m0)};
+  const KutResult r = k.quant_cache(a);
+  if (!r.ok()) return r.status == MQA_UNSUPPORTED ? Outcome{Verdict::unsupported, r.message} : kernel_error("quant_cache", r);
+  ByteCompareOptions opt;
+  opt.name = "cache after quant_cache";
+  const std::vector<uint8_t> actual = compact_pages(t, pool);
+  return from_bytes(compare_bytes(t.cache.bytes, actual, t.cache.layout, opt));
+}
+
+Outcome run_gather(const KernelUnderTest& k, const CaseTensors& t) {
+  const PoolBuffer pool = t.make_pool(true);
+  const Gathered& g = t.gathered;
+  std::vector<uint8_t> values(g.values.size() + kGuardBytes, kGatherSentinel);
+  std::vector<uint8_t> scales(g.scales.size() + kGuardBytes, kGatherSentinel);
+  const mqa_gather_args a{cache_desc(t), pool.data(), t.block_table.data(), t.batch, t.desc.max_blocks,
+                          t.table_row_stride, t.lens.data(), values.data(), scales.data()};
+  const KutResult r = k.gather(a);
+  if (!r.ok()) return r.status == MQA_UNSUPPORTED ? Outcome{Verdict::unsupported, r.message} : kernel_error("gather", r);
+  std::vector<uint8_t> want_v = g.values, want_s = g.scales;  // + untouched guard zones
+  want_v.resize(values.size(), kGatherSentinel);
+  want_s.resize(scales.size(), kGatherSentinel);
+  ByteCompareOptions ov;
+  ov.name = "gathered values (+256 guard bytes)";
+  ov.row_bytes = t.desc.head_dim;
+  Outcome o = from_bytes(compare_bytes(want_v, values, std::nullopt, ov));
+  if (o.verdict != Verdict::pass) return o;
+  ByteCompareOptions os = ov;
+  os.name = "gathered scales (+256 guard bytes)";
+  os.row_bytes = 4 * (t.desc.head_dim / t.desc.quant_block);
+  return from_bytes(compare_bytes(want_s, scales, std::nullopt, os));
+}
+
+Outcome compare_logits_out(const CaseTensors& t, const std::vector<float>& actual, const RunOptions& ro,
+                           const LogitsCoordinates& coords) {
+  std::vector<float> expected = t.logits;
+  expected.resize(actual.size(), f32_from_bits(kLogitSentinelBits));
+  CompareMode mode = CompareMode::parse(ro.compare);
+  mode.sentinel = kLogitSentinelBits;
+  mode.writes = ro.writes;
+  mode.clean = t.desc.clean_logits;
+  CompareOptions opt;
+  opt.name = std::string(to_string(t.desc.op)) + " logits";
+  opt.max_listed = ro.max_listed;
+  const CompareReport rep = compare_logits(expected, actual, t.regions, mode, coords, opt);
+  return rep.pass ? Outcome{} : Outcome{Verdict::fail, rep.to_text()};
+}
+
+Outcome run_paged(const KernelUnderTest& k, const CaseTensors& t, const RunOptions& ro) {
+  const PoolBuffer pool = t.make_pool(true);
+  std::vector<float> out(size_t(t.rows * t.logits_row_stride + kGuardFloats), f32_from_bits(kLogitSentinelBits));
+  const CaseDescriptor& d = t.desc;
+  const mqa_paged_logits_args a{cache_desc(t), pool.data(), t.q.data(), t.batch, d.next_n, d.heads, d.head_dim,
+                                t.weights.data(), t.lens.data(), int32_t(d.lens_2d), d.max_blocks,
+                                t.block_table.data(), t.table_row_stride, d.max_context_len,
+                                int32_t(d.clean_logits), out.data(), t.logits_row_stride, int32_t(d.profile), 0};
+  const KutResult r = k.paged_logits(a);
+  if (!r.ok()) return r.status == MQA_UNSUPPORTED ? Outcome{Verdict::unsupported, r.message} : kernel_error("paged_logits", r);
+  PagedLogitsProblem phys = t.paged_problem();  // coordinates in the kernel's (physical) pool
+  phys.cache = t.pool;
+  phys.cache_bytes = pool.data();
+  phys.table.data = t.block_table.data();
+  return compare_logits_out(t, out, ro, paged_coordinates(phys));
+}
+
+Outcome run_ragged(const KernelUnderTest& k, const CaseTensors& t, const RunOptions& ro) {
+  std::vector<float> out(size_t(t.rows * t.logits_row_stride + kGuardFloats), f32_from_bits(kLogitSentinelBits));
+  const CaseDescriptor& d = t.desc;
+  const mqa_ragged_logits_args a{t.q.data(), d.M, d.heads, d.head_dim, int32_t(d.encoding),
+                                 t.gathered.values.data(), t.kscale.data(), int32_t(t.gathered.rows),
+                                 int32_t(d.clean_logits), t.weights.data(), t.ks.data(), t.ke.data(), out.data(),
+                                 t.logits_row_stride, int32_t(d.profile), 0};
+  const KutResult r = k.ragged_logits(a);
+  if (!r.ok()) return r.status == MQA_UNSUPPORTED ? Outcome{Verdict::unsupported, r.message} : kernel_error("ragged_logits", r);
+  return compare_logits_out(t, out, ro, ragged_coordinates(t.ragged_problem()));
+}
+
+class AbiKernel final : public Kernel {
+ public:
+  explicit AbiKernel(const std::string& spec) : spec_(spec), k_(KernelUnderTest::load(spec)) {}
+  const std::string& spec() const override { return spec_; }
+  bool trusted() const override { return spec_ == "builtin-ref" || spec_ == "builtin-hip"; }
+  Outcome run(const CaseTensors& t, const RunOptions& o) const override {
+    const KutResult s = k_.supports(case_shape(t.desc));
+    if (s.status == MQA_UNSUPPORTED) return Outcome{Verdict::unsupported, s.message};
+    if (!s.ok()) return kernel_error("supports", s);
+    switch (t.desc.op) {
+      case CaseOp::quant_cache: return run_quant(k_, t);
+      case CaseOp::gather: return run_gather(k_, t);
+      case CaseOp::paged_logits: return run_paged(k_, t, o);
+      case CaseOp::ragged_logits: return run_ragged(k_, t, o);
+    }
+    return Outcome{Verdict::fail, "unknown op"};
+  }
+
+ private:
+  std::string spec_;
+  KernelUnderTest k_;
+};
+
+}  // namespace
+
+const char* to_string(Verdict v) {
+  switch (v) {
+    case Verdict::pass: return "pass";
+    case Verdict::fail: return "FAIL";
+    case Verdict::unsupported: return "unsupported";
+    case Verdict::crash: return "CRASH";
+    case Verdict::timeout: return "TIMEOUT";
+  }
+  return "?";
+}
+
+std::unique_ptr<Kernel> make_kernel(const std::string& spec) {
+  if (spec.rfind("exec:", 0) == 0) return make_exec_kernel(spec);
+  return std::make_unique<AbiKernel>(spec);
+}
+
+std::vector<std::string> coverage_classes(const CaseTensors& t) {
+  const CaseDescriptor& d = t.desc;
+  std::vector<std::string> c;
+  bool zero = false, partial = false, mult256 = false;
+  for (int32_t L : t.lens) {
+    zero |= L == 0;
+    partial |= L % d.page_size != 0;
+    mult256 |= L > 0 && L % 256 == 0;
+  }
+  bool high = false, past4g = false;
+  for (int32_t b = 0; b < t.batch; ++b)
+    for (int64_t i = 0; i < (t.written[size_t(b)] + d.page_size - 1) / d.page_size; ++i) {
+      const int64_t p = t.block_table[size_t(b * t.table_row_stride + i)];
+      high |= p >= 65536;
+      past4g |= p * t.pool.page_stride >= (int64_t(1) << 32);
+    }
+  if (zero) c.push_back("L = 0");
+  if (partial) c.push_back("partial last page");
+  if (mult256) c.push_back("L % 256 == 0");
+  if (d.next_n > 1) c.push_back("next_n > 1");
+  if (d.lens_2d) c.push_back("2-D lens");
+  if (high) c.push_back("page id >= 65536");
+  if (past4g) c.push_back("byte offset >= 2^32");
+  if (d.page_stride != t.pool.page.natural_page_bytes()) c.push_back("padded page stride");
+  if (d.clean_logits) c.push_back("clean_logits");
+  c.push_back(std::string("op ") + to_string(d.op));
+  c.push_back(std::string("layout ") + to_string(d.layout));
+  c.push_back("B = " + std::to_string(d.page_size));
+  c.push_back("D = " + std::to_string(d.head_dim));
+  c.push_back(std::string("dist ") + to_string(d.dist));
+  c.push_back(std::string("enc ") + to_string(d.encoding));
+  if (d.op == CaseOp::paged_logits || d.op == CaseOp::ragged_logits) c.push_back(std::string("profile ") + to_string(d.profile));
+  if (d.op == CaseOp::quant_cache) c.push_back(std::string("quant ") + to_string(d.quant) + (d.ue8m0 ? " ue8m0" : ""));
+  return c;
+}
+
+}  // namespace mqa::fuzz
