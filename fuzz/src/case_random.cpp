@@ -176,6 +176,11 @@ std::vector<CaseDescriptor> shrink_candidates(const CaseDescriptor& d) {
     }
   }
   // smaller shapes
+  if (d.lens_2d && d.next_n == 1) {  // one row per sequence: the 1-D form says the same
+    CaseDescriptor c = d;
+    c.lens_2d = false;
+    add(c);
+  }
   if (d.next_n > 1) {
     CaseDescriptor c = d;
     c.next_n = 1;
