@@ -5,6 +5,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
 #include "golden_test_util.hpp"
 #include "mqa/golden_cli.hpp"
 
@@ -161,6 +163,58 @@ TEST_F(GoldenCli, VerifyFindsOneUlpInLogits) {
   const CliRun j = golden({"verify", smoke, path("ulp.h5"), "--json"});
   EXPECT_EQ(j.rc, 1);
   EXPECT_EQ(nlohmann::json::parse(j.out)["verdict"], "mismatch");
+}
+
+// --mode tolerance: the bound (D + H + 1) * 2^-24 * sum|terms| admits a one-ulp change of a
+// logit and rejects a 1% error; the note says the golden's mode was overridden.
+TEST_F(GoldenCli, ToleranceModeOverride) {
+  File c = candidate_of(gold);
+  const size_t i = first_defined_logit(gold.cases[1]);
+  flip_bit(c.cases[1].data["logits"], 4 * i, 1);
+  const std::string ulp = write_candidate("tol_ulp.h5", c);
+  EXPECT_EQ(golden({"verify", smoke, ulp}).rc, 1);
+  const CliRun t = golden({"verify", smoke, ulp, "--mode", "tolerance"});
+  EXPECT_EQ(t.rc, 0) << t.out << t.err;
+  EXPECT_TRUE(has(t.out, "--mode")) << t.out;
+  float* lg = reinterpret_cast<float*>(c.cases[1].data["logits"].bytes.data());
+  lg[i] *= 1.01f;
+  EXPECT_EQ(golden({"verify", smoke, write_candidate("tol_big.h5", c), "--mode", "tolerance"}).rc, 1);
+}
+
+// The tolerance bound equals (D + H + 1) * 2^-24 * sum_h |w_h| sum_d |q_hd k_d| kscale, recomputed
+// here from the decoded inputs: an error of 0.9x the bound passes, 1.1x fails.
+TEST_F(GoldenCli, ToleranceBoundIsTheDerivedOne) {
+  const Case& g = gold.cases[1];  // paged, 1-D lens, written lengths = lens
+  ASSERT_EQ(g.info.op, "paged_logits");
+  ASSERT_FALSE(g.info.lens_2d);
+  const size_t i = first_defined_logit(g);
+  const int64_t r = int64_t(i) / g.info.logits_row_stride, s = int64_t(i) % g.info.logits_row_stride;
+  const int32_t b = int32_t(r / g.info.next_n), j = int32_t(r % g.info.next_n), H = g.info.heads, D = g.info.head_dim;
+  const auto lens = g.at("context_lens").view<int32_t>();
+  int64_t row = s;
+  for (int32_t x = 0; x < b; ++x) row += lens[size_t(x)];
+  const auto enc = mqa::fp8_encoding_from_string(g.info.encoding);
+  const auto q = g.at("q").view<uint8_t>();
+  const auto kv = g.at("gathered_values").view<uint8_t>();
+  float kscale;
+  std::memcpy(&kscale, g.at("gathered_scales").bytes.data() + row * 4, 4);
+  double sum = 0;
+  for (int32_t h = 0; h < H; ++h) {
+    double dot = 0;
+    for (int32_t d = 0; d < D; ++d)
+      dot += std::fabs(double(mqa::fp8_decode(q[size_t(((b * g.info.next_n + j) * H + h) * D + d)], enc)) *
+                       double(mqa::fp8_decode(kv[size_t(row * D + d)], enc)));
+    sum += std::fabs(double(g.at("weights").view<float>()[size_t(r * H + h)])) * dot;
+  }
+  const double bound = double(D + H + 1) * std::ldexp(1.0, -24) * sum * double(kscale);
+  const float expected = g.at("logits").view<float>()[i];
+  for (const auto& [factor, rc] : {std::pair{0.9, 0}, std::pair{1.1, 1}}) {
+    File c = candidate_of(gold);
+    float* lg = reinterpret_cast<float*>(c.cases[1].data["logits"].bytes.data());
+    lg[i] = float(double(expected) + factor * bound);
+    const CliRun v = golden({"verify", smoke, write_candidate("bound.h5", c), "--mode", "tolerance"});
+    EXPECT_EQ(v.rc, rc) << "factor " << factor << " bound " << bound << "\n" << v.out;
+  }
 }
 
 TEST_F(GoldenCli, VerifyFindsWrongTopkAndCacheByte) {
