@@ -1,21 +1,23 @@
 // mqa-harness: one executable, one subcommand per area. Each area registers its subcommands
 // with ONE call here; a subcommand reports a non-zero exit code by throwing CLI::RuntimeError.
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "mqa/fuzz.hpp"
 #include "mqa/golden_cli.hpp"
-#if MQA_HAVE_SELFCHECK_CLI
-#include "mqa/selfcheck_cli.hpp"
-#endif
+#include "mqa/selfcheck.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"mqa-harness: verification harness for the paged MQA-logits path of sparse-attention indexers"};
   app.require_subcommand(1);
   mqa::fuzz::add_cli(app);    // fuzz
   mqa::golden::add_cli(app);  // golden generate|verify|diff|inspect
-#if MQA_HAVE_SELFCHECK_CLI
-  mqa::add_selfcheck_cli(app);  // selfcheck
-#endif
+  CLI::App* selfcheck = app.add_subcommand("selfcheck", "Check the reference against its contract on the built-in edge suite");
+  bool quick = false;
+  selfcheck->add_flag("--quick", quick, "A smaller edge matrix");
+  selfcheck->callback([&] {
+    if (mqa::run_selfcheck(std::cout, {.quick = quick}) != 0) throw CLI::RuntimeError(1);
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

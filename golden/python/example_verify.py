@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The whole loop a kernel author runs, with a numpy stand-in where the GPU kernel would be.
 
-    /usr/bin/python3 golden/python/example_verify.py golden/data/smoke.h5 build/fuzz/mqa-harness
+    /usr/bin/python3 golden/python/example_verify.py golden/data/smoke.h5 build/mqa-harness
 
 1. load every logits case of a golden file (exact profile) as the arrays a kernel takes;
 2. run "the kernel" (standin_kernel.py; with torch you would call e.g.
