@@ -37,19 +37,24 @@ int report_changes(const File& old_file, const File& next, std::ostream& out) {
       ++changed;
       continue;
     }
-    if (o->info.descriptor != c.info.descriptor) {
-      out << "  " << c.name << ": descriptor changed\n";
-      ++changed;
-    }
+    int differ = 0;
+    std::string lines;
     for (const auto& [n, a] : c.data) {
       auto it = o->data.find(n);
-      if (it == o->data.end()) { out << "  " << c.name << "/" << n << ": added\n"; ++changed; continue; }
+      if (it == o->data.end()) { lines += "  " + c.name + "/" + n + ": added\n"; ++differ; continue; }
       if (it->second.shape != a.shape || it->second.bytes != a.bytes || it->second.compare != a.compare) {
-        out << "  " << c.name << "/" << n << ": changed\n";
-        ++changed;
+        lines += "  " + c.name + "/" + n + ": changed\n";
+        ++differ;
       } else {
         ++same;
       }
+    }
+    changed += differ;
+    if (o->info.descriptor != c.info.descriptor) {  // a different case under the same name
+      out << "  " << c.name << ": descriptor changed (" << differ << " dataset(s) differ)\n";
+      ++changed;
+    } else {
+      out << lines;
     }
     for (const auto& [n, a] : o->data)
       if (!c.data.count(n)) { out << "  " << c.name << "/" << n << ": removed\n"; ++changed; }

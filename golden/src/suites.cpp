@@ -1,3 +1,5 @@
+// Case names are positions ("edge_017"): append new cases at the end of a suite so that the
+// names of stored cases never change.
 // The built-in suites of the corpus, as case descriptors (one line each, replayable with
 // `mqa-harness fuzz --replay`). Lengths are reduced from production so that the whole corpus
 // stays under ~20 MB; the shapes (H, D, B, next_n, layouts, encodings) are the deployed ones.
@@ -67,6 +69,8 @@ const std::vector<std::string> kEdge = {
     // ragged prefill: random and full ranges, M = 1
     "op=ragged_logits B=16 D=32 Qb=32 H=8 lens=1d:[40,25] M=20 ranges=random topk=8 seed=0x215",
     "op=ragged_logits B=16 D=64 Qb=64 H=16 lens=1d:[33] M=1 ranges=full clean=1 out_pad=7 topk=16 seed=0x216",
+    // B = 512, the largest page the harness accepts
+    "op=paged_logits layout=preshuffle16 B=512 D=32 Qb=32 H=8 lens=1d:[511,512,513] topk=64 seed=0x217",
 };
 
 // DeepSeek-V3.2 indexer: H=64, D=128, Qb=128, B=64. Decode (next_n=1), MTP verify (next_n=2,
@@ -87,6 +91,9 @@ const std::vector<std::string> kDeployed = {
     "dist=friendly topk=512 seed=0x306",
     "op=ragged_logits layout=standard B=64 D=128 Qb=128 H=64 lens=1d:[700,300] M=96 topk=512 seed=0x307",
     "op=quant_cache layout=preshuffle16 B=64 D=128 Qb=128 lens=1d:[300,129] quant=vllm ue8m0=1 seed=0x308",
+    "op=ragged_logits layout=preshuffle16 B=64 D=128 Qb=128 H=64 lens=1d:[500,257,129] M=64 enc=e4m3fnuz "
+    "quant=aiter topk=256 seed=0x309",
+    "op=gather layout=preshuffle16 B=64 D=128 Qb=128 lens=1d:[1000,64,1] seed=0x30a",
 };
 
 }  // namespace
