@@ -25,4 +25,8 @@ bool is_logits_op(const std::string& op);
 // Role of a dataset in a case of this op: the op's results are outputs.
 Role role_for(const std::string& dataset, const CaseInfo& info);
 
+// File header (file_header.cpp): stamp after writing, check before HDF5 parses the file.
+void stamp_user_block(const std::string& path);
+void check_user_block(const std::string& path);
+
 }  // namespace mqa::golden

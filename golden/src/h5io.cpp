@@ -243,56 +243,6 @@ Array get_dataset(const H5::Group& g, const std::string& name, FileKind kind, bo
   return a;
 }
 
-// Hashes every byte after the user block of an open file.
-std::pair<std::string, int64_t> hash_after_user_block(std::FILE* f) {
-  Sha256 h;
-  std::vector<uint8_t> buf(size_t(1) << 20);
-  int64_t n = 0;
-  std::fseek(f, long(kUserBlockBytes), SEEK_SET);
-  for (size_t got; (got = std::fread(buf.data(), 1, buf.size(), f)) > 0; n += int64_t(got))
-    h.update(std::span<const uint8_t>(buf.data(), got));
-  return {h.hex(), n};
-}
-
-// Writes the user block header of a closed HDF5 file created with a 512-byte user block.
-void stamp_user_block(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "r+b");
-  if (!f) throw GoldenError(path, "", "", "cannot reopen to write the file checksum");
-  const auto [hex, n] = hash_after_user_block(f);
-  std::string head = std::string(kUserBlockMagic) + "sha256 " + hex + "\nbytes " + std::to_string(n) + "\n";
-  head.resize(size_t(kUserBlockBytes), '\0');
-  std::fseek(f, 0, SEEK_SET);
-  const bool ok = std::fwrite(head.data(), 1, head.size(), f) == head.size();
-  if (std::fclose(f) != 0 || !ok) throw GoldenError(path, "", "", "cannot write the file checksum");
-}
-
-// Checks the user block header, if the file has one. Throws on truncation or corruption.
-void check_user_block(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw GoldenError(path, "", "", "cannot open for reading");
-  std::string head(size_t(kUserBlockBytes), '\0');
-  const size_t got = std::fread(head.data(), 1, head.size(), f);
-  const std::string magic = kUserBlockMagic;
-  if (got < magic.size() || head.compare(0, magic.size(), magic) != 0) {
-    std::fclose(f);
-    return;  // not written by us: HDF5 parses it directly
-  }
-  std::string want_hex;
-  long long want_n = -1;
-  char hex[65] = {};
-  if (std::sscanf(head.c_str() + magic.size(), "sha256 %64s\nbytes %lld", hex, &want_n) != 2) {
-    std::fclose(f);
-    throw GoldenError(path, "", "", "damaged file header (user block)");
-  }
-  const auto [have_hex, have_n] = hash_after_user_block(f);
-  std::fclose(f);
-  if (have_n != want_n)
-    throw GoldenError(path, "", "", "file checksum mismatch: the file has " + std::to_string(have_n + kUserBlockBytes) +
-                                        " bytes, its header says " + std::to_string(want_n + kUserBlockBytes) +
-                                        " (truncated or extended)");
-  if (have_hex != hex) throw GoldenError(path, "", "", "file checksum mismatch: the file is corrupt");
-}
-
 }  // namespace
 
 std::string generator_version() {
