@@ -30,7 +30,7 @@ constexpr uint32_t kSentinel = 0x7FBADBADu;  // a NaN no kernel produces
 using Clock = std::chrono::steady_clock;
 
 struct Tally {
-  int64_t cases = 0, compared = 0, mismatches = 0, largest = 0;
+  int64_t cases = 0, compared = 0, mismatches = 0, largest = 0, nan_expected = 0;
   std::string largest_case;
   double device_s = 0;
 };
@@ -135,6 +135,7 @@ void check_logits(const std::string& op, const Case& c, device::LogitsPath path,
   const double dt = since(t0);
   const CompareReport r = compare_logits(expected, actual, g, mode_for(c.clean), coords);
   const int64_t raw = raw_diffs(expected, actual);
+  tally(op + " " + device::to_string(path)).nan_expected += r.expected_special.nan;
   const int64_t bad = std::max(r.mismatched, raw) + (err.empty() ? 0 : 1);
   record(op + " " + device::to_string(path), c, size, r.compared, bad, dt,
          err + r.to_text() + "\nraw uint32 differences: " + std::to_string(raw));
@@ -183,16 +184,17 @@ void run(const Case& c, bool deployed) {
 }
 
 void print_table(double seconds) {
-  std::printf("\n%-24s %7s %14s %11s %10s  %s\n", "op / path", "cases", "compared", "mismatches", "device s",
-              "largest case (elements: description)");
+  std::printf("\n%-24s %7s %14s %11s %9s %10s  %s\n", "op / path", "cases", "compared", "mismatches", "NaN want",
+              "device s", "largest case (elements: description)");
   int64_t cases = 0, compared = 0, bad = 0;
   for (const auto& [k, t] : g_table) {
-    std::printf("%-24s %7lld %14lld %11lld %10.2f  %lld: %s\n", k.c_str(), (long long)t.cases, (long long)t.compared,
-                (long long)t.mismatches, t.device_s, (long long)t.largest, t.largest_case.c_str());
+    std::printf("%-24s %7lld %14lld %11lld %9lld %10.2f  %lld: %s\n", k.c_str(), (long long)t.cases,
+                (long long)t.compared, (long long)t.mismatches, (long long)t.nan_expected, t.device_s,
+                (long long)t.largest, t.largest_case.c_str());
     cases += t.cases, compared += t.compared, bad += t.mismatches;
   }
-  std::printf("%-24s %7lld %14lld %11lld %10.2f  (wall %.1f s)\n", "TOTAL", (long long)cases, (long long)compared,
-              (long long)bad, 0.0, seconds);
+  std::printf("%-24s %7lld %14lld %11lld %9s %10s  (wall %.1f s)\n", "TOTAL", (long long)cases, (long long)compared,
+              (long long)bad, "", "", seconds);
 }
 
 }  // namespace

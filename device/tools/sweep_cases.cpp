@@ -39,7 +39,15 @@ void fill_random(uint8_t* p, size_t n, const CounterRng& rng, uint64_t stream) {
 
 uint8_t tame(uint8_t code, Fp8Encoding e) { return fp8_is_nan(code, e) ? uint8_t(code & 0x70) : code; }
 
+// Adversarial codes: every code can occur, but a NaN code survives only one time in `keep`, so
+// most rows still have finite logits and a NaN flag that reaches the wrong token or head shows.
+void rare_nans(std::vector<uint8_t>& codes, Fp8Encoding e, Draw& d, uint32_t keep) {
+  for (uint8_t& v : codes)
+    if (fp8_is_nan(v, e) && d.below(keep) != 0) v = tame(v, e);
+}
+
 float odd_float(Draw& d) {  // the values that break careless epilogues
+  if (d.below(48) != 0) return (d.unit() - 0.5f) * 4.0f;
   switch (d.below(10)) {
     case 0: return -0.0f;
     case 1: return 0.0f;
@@ -194,17 +202,19 @@ PagedInputs make_paged(const Case& c) {
         const float sc = scale_value(ds, c.adversarial);
         std::memcpy(in.cache.bytes.data() + view.scale_byte(b, s, q), &sc, 4);
       }
-      if (!c.adversarial)
-        for (int32_t dd = 0; dd < c.head_dim; ++dd) {
-          uint8_t& v = in.cache.bytes[size_t(view.value_byte(b, s, dd))];
-          v = tame(v, c.encoding);
-        }
+      for (int32_t dd = 0; dd < c.head_dim; ++dd) {  // adversarial: ~1 token in 64 keeps a NaN code
+        uint8_t& v = in.cache.bytes[size_t(view.value_byte(b, s, dd))];
+        if (fp8_is_nan(v, c.encoding) && (!c.adversarial || ds.below(64) != 0)) v = tame(v, c.encoding);
+      }
     }
   const int64_t rows = int64_t(c.batch) * nn;
   in.q.resize(size_t(rows * c.heads * c.head_dim));
   fill_random(in.q.data(), in.q.size(), rng, kQ);
+  Draw dq{rng, kQ};
   if (!c.adversarial)
     for (uint8_t& v : in.q) v = tame(v, c.encoding);
+  else
+    rare_nans(in.q, c.encoding, dq, 1024);
   Draw dw{rng, kWeights};
   in.weights.resize(size_t(rows * c.heads));
   for (float& w : in.weights) w = c.adversarial && dw.coin(4) ? odd_float(dw) : (dw.unit() - 0.5f) * 2.0f;
@@ -250,9 +260,13 @@ RaggedInputs make_ragged(const Case& c) {
   fill_random(in.k.data(), in.k.size(), rng, kK);
   in.q.resize(size_t(in.M) * c.heads * c.head_dim);
   fill_random(in.q.data(), in.q.size(), rng, kQ);
+  Draw dn{rng, kQ};
   if (!c.adversarial) {
     for (uint8_t& v : in.k) v = tame(v, c.encoding);
     for (uint8_t& v : in.q) v = tame(v, c.encoding);
+  } else {
+    rare_nans(in.k, c.encoding, dn, 64);
+    rare_nans(in.q, c.encoding, dn, 1024);
   }
   Draw ds{rng, kScales};
   in.kscale.resize(size_t(in.N));
