@@ -137,6 +137,35 @@ TEST_F(GoldenIo, CorruptFileIsCaughtBeforeHdf5ParsesIt) {
   expect_error(p, {"good.h5", "truncated"});
 }
 
+// Property: any single bit flip or truncation of a file we wrote is either detected (GoldenError)
+// or harmless (the data read back is bit-identical). A crash fails the whole test binary.
+TEST_F(GoldenIo, DamageIsDetectedOrHarmless) {
+  const std::string p = good_file();
+  const File orig = read_file(p);
+  std::ifstream in(p, std::ios::binary);
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const mqa::CounterRng rng{2026};
+  int detected = 0, harmless = 0;
+  for (uint64_t i = 0; i < 300; ++i) {
+    std::vector<char> b = bytes;
+    if (i % 4 == 0) b.resize(rng.below(1, i, uint32_t(b.size())));
+    else b[rng.below(2, i, uint32_t(i % 4 == 1 ? 1024 : b.size()))] ^= char(1 << rng.below(3, i, 8));
+    const std::string t = path("damaged.h5");
+    std::ofstream(t, std::ios::binary | std::ios::trunc).write(b.data(), std::streamsize(b.size()));
+    try {
+      const File f = read_file(t);
+      ++harmless;
+      ASSERT_EQ(f.cases.size(), orig.cases.size()) << "damage " << i << " went unnoticed";
+      for (size_t c = 0; c < f.cases.size(); ++c)
+        for (const auto& [n, a] : orig.cases[c].data) ASSERT_EQ(f.cases[c].at(n).bytes, a.bytes) << "damage " << i;
+    } catch (const GoldenError&) {
+      ++detected;
+    }
+  }
+  EXPECT_GT(detected, 250);
+  std::printf("300 damaged copies: %d detected, %d harmless (user-block padding)\n", detected, harmless);
+}
+
 TEST_F(GoldenIo, TruncatedFile) {
   const std::string p = good_file();
   const auto size = std::filesystem::file_size(p);
