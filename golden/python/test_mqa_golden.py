@@ -83,7 +83,8 @@ class Corpus(unittest.TestCase):
     def test_layout_formula_matches_the_stored_gather(self):
         # An independent reading of the pool (the stand-in's layout formula, from the spec)
         # must reproduce the stored gathered values of every sequence, in both layouts.
-        for f in ("smoke", "edge"):
+        seen = 0
+        for f in ("smoke", "edge", "deployed"):
             for name, c in mg.load(os.path.join(DATA, f + ".h5")).items():
                 a = c.attrs
                 if a["op"] != "gather":
@@ -99,6 +100,8 @@ class Corpus(unittest.TestCase):
                     rows.append(cache.reshape(-1)[off])
                 got = np.concatenate(rows) if rows else np.zeros((0, D), np.uint8)
                 self.assertTrue(np.array_equal(got, c["gathered_values"]), name)
+                seen += 1
+        self.assertGreaterEqual(seen, 4)
 
     def test_checksum_mismatch_is_caught_by_both_readers(self):
         bad = os.path.join(self.tmp, "tampered.h5")
