@@ -159,8 +159,10 @@ const DatasetSpec* find_spec(const std::string& name) {
 
 void validate_case(const Case& c, FileKind kind, const std::string& file) {
   auto fail = [&](const std::string& ds, const std::string& why) { throw GoldenError(file, c.name, ds, why); };
-  if (c.name.empty() || c.name.find('/') != std::string::npos || c.name == "." || c.name == "..")
-    fail("", "invalid case name (must be non-empty, without '/')");
+  const bool name_ok = !c.name.empty() && c.name != "." && c.name != ".." &&
+                       c.name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
+                           std::string::npos;
+  if (!name_ok) fail("", "invalid case name (letters, digits, '_', '.', '-' only)");
   const CaseInfo& i = c.info;
   if (kind == FileKind::golden) {
     if (i.op != "quant_cache" && i.op != "gather" && !is_logits_op(i.op))
