@@ -84,6 +84,10 @@ void print_summary(std::ostream& out, const CampaignOptions& o, const CampaignRe
   for (const CoverageRow& c : r.coverage)
     out << std::left << std::setw(28) << c.name << std::right << std::setw(10) << c.cases << std::setw(10)
         << c.failures << "\n";
+  if (!r.unsupported_reasons.empty()) {
+    out << "unsupported by the kernel (cases: reason):\n";
+    for (const CoverageRow& u : r.unsupported_reasons) out << std::setw(8) << u.cases << ": " << u.name << "\n";
+  }
   for (const Failure& f : r.failures)
     out << "failure: case #" << f.index << " -> " << f.replay_command << "\n";
   out << (r.failed ? "RESULT: FAIL" : "RESULT: PASS") << "\n";
@@ -151,13 +155,17 @@ CampaignResult run_campaign(const CampaignOptions& o, std::ostream& out) {
   const std::unique_ptr<Kernel> kernel = make_kernel(o.kernel);
   const bool isolate = o.isolate < 0 ? !kernel->trusted() : o.isolate != 0;
   CampaignResult r;
-  Coverage cov;
+  Coverage cov, unsupported;
   const auto t0 = Clock::now();
   auto record = [&](const CaseTensors& t, const Outcome& oc, int64_t index, int64_t before) {
     ++r.cases;
     cov.add(coverage_classes(t), is_failure(oc.verdict));
     if (oc.verdict == Verdict::pass) { ++r.passed; return; }
-    if (oc.verdict == Verdict::unsupported) { ++r.unsupported; return; }
+    if (oc.verdict == Verdict::unsupported) {
+      ++r.unsupported;
+      unsupported.add({oc.detail.substr(0, 100)}, false);
+      return;
+    }
     ++r.failed;
     Failure f = shrink_failure(*kernel, o, isolate, t.desc, oc, out);
     f.index = index;
@@ -204,6 +212,7 @@ CampaignResult run_campaign(const CampaignOptions& o, std::ostream& out) {
   }
   r.seconds = since(t0);
   r.coverage = cov.rows();
+  r.unsupported_reasons = unsupported.rows();
   if (!o.quiet) print_summary(out, o, r);
   return r;
 }

@@ -101,6 +101,8 @@ void add_cli(CLI::App& app) {
   f->add_option("--writes", state->writes,
                 "defined: the kernel may write only the defined region (the ABI); columns: any of [0, cols)")
       ->capture_default_str();
+  f->add_option("--repeat", o.run.repeat, "runs per case, each must match bit for bit (determinism)")
+      ->capture_default_str();
   f->add_option("--max-failures", o.max_failures, "stop after this many failing cases")->capture_default_str();
   f->add_flag("--no-shrink", state->no_shrink, "report failures as found, without shrinking");
   f->add_option("--shrink-time", o.shrink_seconds, "seconds spent shrinking one failure")->capture_default_str();

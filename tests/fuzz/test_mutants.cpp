@@ -1,7 +1,8 @@
 // Proof of power: the fuzz campaign, with a fixed seed and budget, must catch every mutant
 // kernel (tests/fuzz/mutants/), while the control mutant (no bug), the built-in reference and
-// the reference as a dlopen'ed plugin pass the very same campaign. Prints the detection table:
-// cases-to-detection, the shrunk case and its replay command.
+// the reference as a dlopen'ed plugin pass the very same campaign. Every campaign runs each case
+// twice (--repeat 2: the same inputs must give the same bits). Prints the detection table:
+// cases-to-detection for the main seed and four more, and the shrunk failing case.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -14,10 +15,13 @@ using namespace mqa;
 
 namespace {
 
+constexpr uint64_t kSeed = 2026;
+constexpr uint64_t kMoreSeeds[] = {1, 2, 3, 4};
+
 struct Row {
-  std::string kernel;
   bool caught = false;
   int64_t cases = 0, to_detection = -1;
+  std::vector<int64_t> more;  // cases-to-detection for kMoreSeeds (-1: not caught)
   std::string verdict, shrunk;
   double seconds = 0;
 };
@@ -27,14 +31,16 @@ std::map<std::string, Row>& table() {
   return t;
 }
 
-fuzz::CampaignOptions campaign(const std::string& kernel) {
+fuzz::CampaignOptions campaign(const std::string& kernel, uint64_t seed, bool shrink) {
   fuzz::CampaignOptions o;
   o.kernel = kernel;
-  o.seed = 2026;
+  o.seed = seed;
   o.cases = MQA_MUTANT_CASES;
   o.gen.max_tokens = 1024;
+  o.run.repeat = 2;
   o.isolate = 1;  // a mutant may crash: the campaign must survive it
   o.case_timeout_s = 60;
+  o.shrink = shrink;
   o.shrink_seconds = 4;
   o.shrink_steps = 150;
   o.repro_dir = "";
@@ -42,15 +48,22 @@ fuzz::CampaignOptions campaign(const std::string& kernel) {
   return o;
 }
 
-Row run(const std::string& name, const std::string& kernel) {
+Row run(const std::string& name, const std::string& kernel, bool more_seeds) {
   std::ostringstream out;
-  const fuzz::CampaignResult r = fuzz::run_campaign(campaign(kernel), out);
-  Row row{name, r.failed > 0, r.cases, -1, "pass", "", r.seconds};
+  const fuzz::CampaignResult r = fuzz::run_campaign(campaign(kernel, kSeed, true), out);
+  Row row{r.failed > 0, r.cases, -1, {}, "pass", "", r.seconds};
   if (!r.failures.empty()) {
     const fuzz::Failure& f = r.failures.front();
     row.to_detection = f.cases_before + 1;
     row.verdict = fuzz::to_string(f.outcome.verdict);
     row.shrunk = to_string(f.shrunk);
+  }
+  if (more_seeds) {
+    for (uint64_t seed : kMoreSeeds) {
+      std::ostringstream ignored;
+      const fuzz::CampaignResult m = fuzz::run_campaign(campaign(kernel, seed, false), ignored);
+      row.more.push_back(m.failures.empty() ? -1 : m.failures.front().cases_before + 1);
+    }
   }
   table()[name] = row;
   std::printf("%s: %s after %lld cases (%.1f s)\n%s\n", name.c_str(), row.caught ? "caught" : "passed",
@@ -62,10 +75,18 @@ class PrintTable : public ::testing::Environment {
  public:
   void TearDown() override {
     if (table().empty()) return;
-    std::printf("\n%-28s %-8s %10s  %s\n", "kernel", "verdict", "cases", "shrunk failing case");
-    for (const auto& [name, r] : table())
-      std::printf("%-28s %-8s %10lld  %s\n", name.c_str(), r.caught ? r.verdict.c_str() : "pass",
-                  static_cast<long long>(r.caught ? r.to_detection : r.cases), r.shrunk.c_str());
+    std::printf("\nDetection table (seed %llu, at most %d cases, each run twice; 'more seeds' = seeds 1-4)\n",
+                static_cast<unsigned long long>(kSeed), MQA_MUTANT_CASES);
+    std::printf("%-28s %-8s %7s  %-16s  %s\n", "kernel", "verdict", "cases", "more seeds", "shrunk failing case");
+    for (const auto& [name, r] : table()) {
+      std::string more;
+      for (int64_t m : r.more) {
+        if (!more.empty()) more += ',';
+        more += m < 0 ? std::string("-") : std::to_string(m);
+      }
+      std::printf("%-28s %-8s %7lld  %-16s  %s\n", name.c_str(), r.caught ? r.verdict.c_str() : "pass",
+                  static_cast<long long>(r.caught ? r.to_detection : r.cases), more.c_str(), r.shrunk.c_str());
+    }
   }
 };
 const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new PrintTable);
@@ -76,21 +97,22 @@ class Mutant : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Mutant, IsCaughtByTheCampaign) {
   const std::string name = GetParam();
-  const Row r = run(name, std::string(MQA_MUTANT_DIR) + "/libmqa_mutant_" + name + ".so");
-  if (name == "control") {
+  const bool control = name == "control";
+  const Row r = run(name, std::string(MQA_MUTANT_DIR) + "/libmqa_mutant_" + name + ".so", !control);
+  if (control) {
     EXPECT_FALSE(r.caught) << "the control mutant has no bug, yet the campaign failed it: " << r.shrunk;
-  } else {
-    EXPECT_TRUE(r.caught) << "mutant " << name << " survived " << r.cases << " cases";
+    return;
   }
+  EXPECT_TRUE(r.caught) << "mutant " << name << " survived " << r.cases << " cases";
+  for (size_t i = 0; i < r.more.size(); ++i)
+    EXPECT_GE(r.more[i], 1) << "mutant " << name << " survived seed " << kMoreSeeds[i];
 }
 
 INSTANTIATE_TEST_SUITE_P(Fuzz, Mutant, ::testing::Values(MQA_MUTANT_NAMES),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
-TEST(Reference, BuiltinPassesTheSameCampaign) {
-  EXPECT_FALSE(run("builtin-ref", "builtin-ref").caught);
-}
+TEST(Reference, BuiltinPassesTheSameCampaign) { EXPECT_FALSE(run("builtin-ref", "builtin-ref", false).caught); }
 
 TEST(Reference, PluginPassesTheSameCampaign) {
-  EXPECT_FALSE(run("plugin reference (.so)", MQA_REFERENCE_PLUGIN).caught);
+  EXPECT_FALSE(run("plugin-reference.so", MQA_REFERENCE_PLUGIN, false).caught);
 }

@@ -33,6 +33,7 @@ struct RunOptions {
   std::string compare = "bitwise";       // CompareMode text without sentinel/clean/writes
   WriteScope writes = WriteScope::defined;  // the ABI: an implementation writes only the defined region
   int max_listed = 10;
+  int repeat = 1;  // runs per case; each must match the reference bit for bit (determinism)
 };
 
 // A kernel under test as the campaign sees it.
@@ -94,6 +95,7 @@ struct CampaignResult {
   double seconds = 0;
   std::vector<Failure> failures;
   std::vector<CoverageRow> coverage;
+  std::vector<CoverageRow> unsupported_reasons;  // name = the kernel's message, cases = count
   int exit_code() const { return failed ? 1 : 0; }
 };
 

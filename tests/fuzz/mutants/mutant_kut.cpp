@@ -42,6 +42,7 @@ enum Bug : int {
   read_past_length = 12,         // reads (and writes) token L_r: a <= instead of <
   ignore_next_n_offset = 13,     // every row of a sequence reads the whole context
   write_outside_defined = 14,    // clears [L_r, row_stride) / writes past the gathered rows / page padding
+  nondeterministic_order = 15,   // every second call sums heads sequentially (an atomics-order bug)
 };
 constexpr Bug kBug = Bug(MQA_MUTANT);
 
@@ -49,7 +50,10 @@ const char* const kNames[] = {"control",           "tile_grid_transposed",      
                               "preshuffle_tile32", "page_off_by_one",           "page_index_s16",
                               "scale_wrong_slot",  "fn_decoded_as_fnuz",        "missing_relu",
                               "kscale_before_headsum_fma", "headsum_sequential", "offset_32bit",
-                              "read_past_length",  "ignore_next_n_offset",      "write_outside_defined"};
+                              "read_past_length",  "ignore_next_n_offset",      "write_outside_defined",
+                              "nondeterministic_order"};
+
+int g_calls = 0;  // logits calls so far (nondeterministic_order)
 
 struct Pool {
   uint8_t* bytes;
@@ -140,7 +144,7 @@ float epilogue(const std::vector<float>& a, const float* w, float kscale, int32_
   }
   std::vector<float> t(H, 0.0f);
   for (size_t h = 0; h < H; ++h) t[h] = relu(a[h]) * w[h];
-  if (kBug == headsum_sequential) {
+  if (kBug == headsum_sequential || (kBug == nondeterministic_order && g_calls % 2 == 0)) {
     for (size_t h = 1; h < H; ++h) t[0] = t[0] + t[h];
   } else {
     for (size_t step = H / 2; step >= 1; step /= 2)
@@ -221,6 +225,7 @@ void write_row(float* out, int64_t begin, int64_t L, int64_t cols, int64_t row_s
 }
 
 mqa_status paged_logits(void*, const mqa_paged_logits_args* a, char*, size_t) {
+  ++g_calls;
   const Pool pool = pool_of(a->cache, a->cache_bytes);
   const Fp8Encoding enc = Fp8Encoding(a->cache.encoding);
   const int32_t H = a->heads, D = a->head_dim, nn = a->next_n;
@@ -254,6 +259,7 @@ mqa_status paged_logits(void*, const mqa_paged_logits_args* a, char*, size_t) {
 }
 
 mqa_status ragged_logits(void*, const mqa_ragged_logits_args* a, char*, size_t) {
+  ++g_calls;
   const Fp8Encoding enc = Fp8Encoding(a->encoding);
   const int32_t H = a->heads, D = a->head_dim, N = a->N;
   std::vector<float> dots(static_cast<size_t>(H));
