@@ -137,6 +137,8 @@ std::string to_string(const CaseDescriptor& d) {
   return o.str();
 }
 
+std::ostream& operator<<(std::ostream& os, const CaseDescriptor& d) { return os << to_string(d); }
+
 CaseDescriptor parse_case(const std::string& line) {
   CaseDescriptor d;
   std::map<std::string, std::string> kv;

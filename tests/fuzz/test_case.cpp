@@ -20,7 +20,7 @@ const char* const kLines[] = {
     "ue8m0=1 profile=deepgemm_sm90 clean=1 dist=adversarial M=0 ranges=causal topk=5 seed=0xffffffffffffffff",
     "op=ragged_logits layout=standard B=1 D=64 Qb=64 H=16 next_n=1 lens=1d:[5,7] pages=auto stride=natural "
     "max_blocks=auto table=perm tpad=0 pad_slots=0 max_ctx=auto out_pad=0 enc=e4m3fn quant=exact ue8m0=0 "
-    "profile=exact clean=0 dist=friendly M=3 ranges=[0:5,5:12,2:2] topk=2048 seed=0x0",
+    "profile=exact clean=1 dist=friendly M=3 ranges=[0:5,5:12,2:2] topk=2048 seed=0x0",
     "op=gather layout=standard B=32 D=128 Qb=32 H=64 next_n=1 lens=1d:[] pages=auto stride=natural "
     "max_blocks=auto table=perm tpad=0 pad_slots=0 max_ctx=auto out_pad=0 enc=e4m3fn quant=sglang ue8m0=0 "
     "profile=exact clean=0 dist=randn M=0 ranges=causal topk=2048 seed=0x7",

@@ -116,3 +116,14 @@ TEST(Reference, BuiltinPassesTheSameCampaign) { EXPECT_FALSE(run("builtin-ref", 
 TEST(Reference, PluginPassesTheSameCampaign) {
   EXPECT_FALSE(run("plugin-reference.so", MQA_REFERENCE_PLUGIN, false).caught);
 }
+
+TEST(WriteScope, WritesOutsideTheDefinedRegionFailOnlyUnderWritesDefined) {
+  // Row 0 has L = 0: every column of [0, cols) is undefined. The mutant writes 0 there.
+  fuzz::CampaignOptions o = campaign(std::string(MQA_MUTANT_DIR) + "/libmqa_mutant_write_outside_defined.so", 1, false);
+  o.replay = "op=paged_logits B=16 D=32 H=8 lens=1d:[0,5] max_ctx=8";
+  std::ostringstream out;
+  EXPECT_EQ(fuzz::run_campaign(o, out).failed, 1) << out.str();
+  o.run.writes = WriteScope::columns;  // upstream kernels may write anywhere in [0, cols)
+  std::ostringstream out2;
+  EXPECT_EQ(fuzz::run_campaign(o, out2).failed, 0) << out2.str();
+}

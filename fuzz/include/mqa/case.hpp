@@ -15,6 +15,7 @@
 // full | explicit `[ks:ke,ks:ke,...]`.
 #pragma once
 #include <cstdint>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,6 +72,7 @@ struct CaseDescriptor {
 };
 
 std::string to_string(const CaseDescriptor& d);
+std::ostream& operator<<(std::ostream& os, const CaseDescriptor& d);  // the one-line form
 // Parses one line; throws InvalidInput naming the field (e.g. "lens", "B") and the value.
 CaseDescriptor parse_case(const std::string& line);
 
