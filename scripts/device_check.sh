@@ -6,8 +6,9 @@
 #   2. the device tests (bit-exact device vs reference; they skip without a GPU);
 #   3. the bit-exact sweep: random cases over every shape of the issue + the deployed
 #      DeepSeek-V3.2 decode shapes up to L = $DEPLOYED_L, sentinels, table of mismatches;
+#      then the opt-in wgmma kernel (MQA_FAST_KERNEL=wgmma) through a logits sweep;
 #   4. compute-sanitizer memcheck on a smaller sweep, racecheck on the logits kernels;
-#   5. the device benchmark (paged logits vs measured copy bandwidth).
+#   5. the device benchmark (paged logits vs measured copy bandwidth), both fast kernels.
 # Logs go to $OUT (default out/device). Exit status: non-zero when any step fails.
 #
 #   scripts/device_check.sh [--quick]     (--quick: fewer cases, no sanitizers)
@@ -70,15 +71,20 @@ run_step() {  # name, timeout seconds, command...
 
 # ---- 3. sweep ----
 [[ -n "$bin_sweep" ]] && run_step sweep 300 "$bin_sweep" --cases "$cases" --deployed-L "$deployed_l"
+# The opt-in Hopper wgmma kernel (MQA_FAST_KERNEL=wgmma) must stay bit-exact too.
+[[ -n "$bin_sweep" ]] && MQA_FAST_KERNEL=wgmma run_step sweep_wgmma 300 "$bin_sweep" --cases "$((cases / 2))" \
+  --logits-only --deployed-L 16384
 
-# ---- 4. sanitizers ----
+# ---- 4. sanitizers (one log) ----
 if [[ $quick -eq 0 && -n "$bin_sweep" ]] && command -v compute-sanitizer >/dev/null; then
-  run_step memcheck 150 compute-sanitizer --tool memcheck --error-exitcode 97 "$bin_sweep" --cases "${MEM_CASES:-40}" --deployed-L 0
-  run_step racecheck 150 compute-sanitizer --tool racecheck --error-exitcode 97 "$bin_sweep" --cases "${RACE_CASES:-8}" --logits-only --deployed-L 0
+  run_step sanitizers 400 bash -c "compute-sanitizer --tool memcheck --error-exitcode 97 '$bin_sweep' \
+      --cases ${MEM_CASES:-120} --deployed-L 0 && compute-sanitizer --tool racecheck --error-exitcode 97 \
+      '$bin_sweep' --cases ${RACE_CASES:-24} --logits-only --deployed-L 0"
 fi
 
-# ---- 5. benchmark ----
-[[ -n "$bin_bench" ]] && run_step bench 150 "$bin_bench" --reps 40
+# ---- 5. benchmark (mma.sync kernel, then the opt-in wgmma kernel) ----
+[[ -n "$bin_bench" ]] && run_step bench 300 bash -c "'$bin_bench' --reps 40 && echo && echo 'opt-in wgmma kernel \
+(MQA_FAST_KERNEL=wgmma):' && MQA_FAST_KERNEL=wgmma '$bin_bench' --reps 40 --fast-only"
 
 echo
 echo "================ device check summary ================"
@@ -86,12 +92,9 @@ printf '%s\n' "${summary[@]}"
 for f in test_device test_kut; do
   [[ -f "$out/$f.log" ]] && echo "$f: $(grep -E '^\[ +(PASSED|FAILED|SKIPPED) +\] [0-9]+ tests?' "$out/$f.log" | tr '\n' ' ')"
 done
-for f in memcheck racecheck; do
-  [[ -f "$out/$f.log" ]] && echo "$f: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/$f.log" | tail -1)"
+[[ -f "$out/sanitizers.log" ]] && grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/sanitizers.log"
+for f in sweep sweep_wgmma; do
+  [[ -f "$out/$f.log" ]] && { echo; echo "$f:"; sed -n '/^op \/ path/,$p' "$out/$f.log"; }
 done
-if [[ -f "$out/sweep.log" ]]; then
-  echo
-  sed -n '/^op \/ path/,$p' "$out/sweep.log"
-fi
 [[ -f "$out/bench.log" ]] && { echo; cat "$out/bench.log"; }
 exit $status

@@ -17,6 +17,7 @@
 #include "device_common.hpp"
 #include "epilogue.hpp"
 #include "logits_launch.hpp"
+#include "fast_limbs.hpp"
 
 namespace mqa::device::detail {
 
@@ -24,48 +25,7 @@ namespace mqa::device::detail {
 
 namespace {
 
-constexpr int kTN = 64;            // tokens per shared-memory tile (8 mma n-tiles)
-constexpr int64_t kChunk = 512;    // columns per block
-constexpr int kMaxWarps = 8;       // heads <= 128
-
-// Limb-table entry: bytes 0..2 = the signed limbs L0, L1, L2 of the code; byte 3 = 1 for NaN.
-MQA_HD inline uint32_t limb_entry(uint8_t code, Fp8Encoding e) {
-  if (fp8_is_nan(code, e)) return 0x01000000u;
-  const int32_t X = int32_t(div_rn(fp8_decode(code, e), fp8_decode(1, e)));  // exact integer
-  const int32_t m = X < 0 ? -X : X;
-  const int32_t s = X < 0 ? -1 : 1;
-  const uint32_t l0 = uint8_t(int8_t(s * (m & 127))), l1 = uint8_t(int8_t(s * ((m >> 7) & 127)));
-  const uint32_t l2 = uint8_t(int8_t(s * (m >> 14)));
-  return l0 | (l1 << 8) | (l2 << 16);
-}
-
-// Four limb-table entries (one per code) -> the limb words: word l holds limb l of codes 0..3
-// (byte i = code i), word 3 their NaN flags. A 4x4 byte transpose in 8 byte permutes.
-__device__ inline void transpose_limbs(const uint32_t e[4], uint32_t w[4]) {
-  const uint32_t a = __byte_perm(e[0], e[1], 0x5140), b = __byte_perm(e[0], e[1], 0x7362);
-  const uint32_t c = __byte_perm(e[2], e[3], 0x5140), d = __byte_perm(e[2], e[3], 0x7362);
-  w[0] = __byte_perm(a, c, 0x5410);
-  w[1] = __byte_perm(a, c, 0x7632);
-  w[2] = __byte_perm(b, d, 0x5410);
-  w[3] = __byte_perm(b, d, 0x7632);
-}
-
-__device__ inline void mma_s8(int32_t c[4], const uint32_t a[4], const uint32_t b[2]) {
-  asm("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
-
-// Asynchronous global -> shared copies (sm_80+), so the next tile's loads overlap this tile's math.
-__device__ inline uint32_t smem_addr(const void* p) { return uint32_t(__cvta_generic_to_shared(p)); }
-__device__ inline void cp_async16(void* dst, const void* src) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_addr(dst)), "l"(src));
-}
-__device__ inline void cp_async4(void* dst, const void* src) {
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(smem_addr(dst)), "l"(src));
-}
-__device__ inline void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ inline void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+using namespace fast;
 
 template <int KS>
 struct FastShared {
@@ -75,13 +35,14 @@ struct FastShared {
   float raw_scale[2][kTN];
   int8_t limbs[3][kTN * kRow];         // B operands: limb planes, token-major
   uint32_t lut[256];
+  int32_t pages[kMaxChunkPages];  // block-table entries of [lo, hi) (PagedTokens)
   float part[kMaxWarps][kTN];          // per-warp head-tree partials
   uint8_t tok_nan[kTN];
 };
 
 // Start copying tile [tile, tile + n) of row r into buffer `buf` (zeros past n).
 template <int KS, class Tokens>
-__device__ void issue_tile(FastShared<KS>& sh, int buf, const Tokens& tokens, int32_t r, int64_t tile, int n) {
+__device__ void issue_tile(FastShared<KS>& sh, int buf, const Tokens& tokens, int32_t r, int64_t tile, int n, int64_t lo) {
   constexpr int D = 32 * KS, kChunks16 = D / 16;
   const int tid = int(threadIdx.x), nthreads = int(blockDim.x);
   for (int idx = tid; idx < kTN * kChunks16; idx += nthreads) {
@@ -90,14 +51,14 @@ __device__ void issue_tile(FastShared<KS>& sh, int buf, const Tokens& tokens, in
     if (x >= n) {
       *reinterpret_cast<uint4*>(dst) = make_uint4(0u, 0u, 0u, 0u);
     } else if (tokens.vector_ok) {
-      cp_async16(dst, tokens.values(r, tile + x, c * 16));
+      cp_async16(dst, tokens.values_cached(r, tile + x, c * 16, sh.pages, lo));
     } else {
-      const uint8_t* p = tokens.values(r, tile + x, c * 16);
+      const uint8_t* p = tokens.values_cached(r, tile + x, c * 16, sh.pages, lo);
       for (int i = 0; i < 16; ++i) dst[i] = p[i];
     }
   }
   for (int x = tid; x < kTN; x += nthreads) {
-    if (x < n) cp_async4(&sh.raw_scale[buf][x], tokens.scale(r, tile + x));
+    if (x < n) cp_async4(&sh.raw_scale[buf][x], tokens.scale_cached(r, tile + x, sh.pages, lo));
     else sh.raw_scale[buf][x] = 0.0f;
   }
   cp_async_commit();
@@ -124,7 +85,9 @@ __global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDevic
   const int64_t hi = c1 < span.end ? c1 : span.end;
   if (lo >= hi) return;
 
-  issue_tile<KS>(sh, 0, tokens, r, lo, hi - lo < kTN ? int(hi - lo) : kTN);
+  for (int64_t i = tid; i < tokens.pages_needed(lo, hi); i += nthreads) sh.pages[i] = tokens.page_entry(r, lo, i);
+  __syncthreads();
+  issue_tile<KS>(sh, 0, tokens, r, lo, hi - lo < kTN ? int(hi - lo) : kTN, lo);
   for (int i = tid; i < 256; i += nthreads) sh.lut[i] = limb_entry(uint8_t(i), a.encoding);
   __syncthreads();
 
@@ -165,7 +128,7 @@ __global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDevic
     const int buf = it & 1;
     cp_async_wait_all();
     __syncthreads();  // this tile's bytes are in; the previous tile's readers are done
-    if (tile + kTN < hi) issue_tile<KS>(sh, buf ^ 1, tokens, r, tile + kTN, hi - tile - kTN < kTN ? int(hi - tile - kTN) : kTN);
+    if (tile + kTN < hi) issue_tile<KS>(sh, buf ^ 1, tokens, r, tile + kTN, hi - tile - kTN < kTN ? int(hi - tile - kTN) : kTN, lo);
     // Decode codes -> limb planes; a token's NaN flag is the OR over its kChunks16 lanes.
     for (int base = 0; base < kTN * kChunks16; base += nthreads) {
       const int idx = base + tid;
@@ -299,9 +262,11 @@ void launch_fast(const LogitsDeviceArgs& a, const Tokens& t, hipStream_t stream)
 }  // namespace
 
 void launch_paged_logits_fast(const LogitsDeviceArgs& a, const PagedTokens& t, hipStream_t stream) {
+  if (a.rows > 0 && a.cols > 0 && wgmma_fits(a.heads, a.head_dim)) return launch_paged_logits_wgmma(a, t, stream);
   launch_fast(a, t, stream);
 }
 void launch_ragged_logits_fast(const LogitsDeviceArgs& a, const RaggedTokens& t, hipStream_t stream) {
+  if (a.rows > 0 && a.cols > 0 && wgmma_fits(a.heads, a.head_dim)) return launch_ragged_logits_wgmma(a, t, stream);
   launch_fast(a, t, stream);
 }
 

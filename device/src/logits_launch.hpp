@@ -38,6 +38,29 @@ struct PagedTokens {
     return cache + view.value_byte(row / next_n, s, d);
   }
   MQA_HD const uint8_t* scale(int32_t row, int64_t s) const { return cache + view.scale_byte(row / next_n, s, 0); }
+
+  // Block-level page cache: a block reading tokens [lo, hi) first copies their block-table
+  // entries to shared memory (one load each), so the per-chunk addresses below need no
+  // dependent global load. Pages smaller than kMinCachedPage tokens read the table directly.
+  static constexpr int32_t kMinCachedPage = 16;
+  MQA_HD bool caches_pages() const { return view.cache.page.page_size >= kMinCachedPage; }
+  MQA_HD int64_t pages_needed(int64_t lo, int64_t hi) const {
+    const int32_t B = view.cache.page.page_size;
+    return caches_pages() ? (hi - 1) / B - lo / B + 1 : 0;
+  }
+  MQA_HD int32_t page_entry(int32_t row, int64_t lo, int64_t i) const {
+    return view.table.at(row / next_n, lo / view.cache.page.page_size + i);
+  }
+  MQA_HD const uint8_t* values_cached(int32_t row, int64_t s, int32_t d, const int32_t* pages, int64_t lo) const {
+    if (!caches_pages()) return values(row, s, d);
+    const int32_t B = view.cache.page.page_size;
+    return cache + view.cache.value_byte(pages[s / B - lo / B], int32_t(s % B), d);
+  }
+  MQA_HD const uint8_t* scale_cached(int32_t row, int64_t s, const int32_t* pages, int64_t lo) const {
+    if (!caches_pages()) return scale(row, s);
+    const int32_t B = view.cache.page.page_size;
+    return cache + view.cache.scale_byte(pages[s / B - lo / B], int32_t(s % B), 0);
+  }
 };
 
 // Token s is row s of a contiguous [N, head_dim] k with scales kscale[N].
@@ -49,6 +72,13 @@ struct RaggedTokens {
 
   MQA_HD const uint8_t* values(int32_t, int64_t s, int32_t d) const { return k + s * head_dim + d; }
   MQA_HD const uint8_t* scale(int32_t, int64_t s) const { return reinterpret_cast<const uint8_t*>(kscale + s); }
+  // No pages: the block-level page cache of PagedTokens is empty here.
+  MQA_HD int64_t pages_needed(int64_t, int64_t) const { return 0; }
+  MQA_HD int32_t page_entry(int32_t, int64_t, int64_t) const { return 0; }
+  MQA_HD const uint8_t* values_cached(int32_t r, int64_t s, int32_t d, const int32_t*, int64_t) const {
+    return values(r, s, d);
+  }
+  MQA_HD const uint8_t* scale_cached(int32_t r, int64_t s, const int32_t*, int64_t) const { return scale(r, s); }
 };
 
 // Enqueue on `stream`; check_launch afterwards is the caller's business (the benchmark times
@@ -57,6 +87,12 @@ void launch_paged_logits_generic(const LogitsDeviceArgs& a, const PagedTokens& t
 void launch_ragged_logits_generic(const LogitsDeviceArgs& a, const RaggedTokens& t, hipStream_t stream);
 void launch_paged_logits_fast(const LogitsDeviceArgs& a, const PagedTokens& t, hipStream_t stream);
 void launch_ragged_logits_fast(const LogitsDeviceArgs& a, const RaggedTokens& t, hipStream_t stream);
+
+// The Hopper wgmma variant of the fast path (sm_90a builds; heads 64 / 128): launch_*_fast
+// dispatch to it where it fits.
+bool wgmma_fits(int32_t heads, int32_t head_dim);
+void launch_paged_logits_wgmma(const LogitsDeviceArgs& a, const PagedTokens& t, hipStream_t stream);
+void launch_ragged_logits_wgmma(const LogitsDeviceArgs& a, const RaggedTokens& t, hipStream_t stream);
 
 // automatic -> fast where it fits, else generic; fast where it does not fit -> DeviceError.
 LogitsPath choose_path(LogitsPath requested, int32_t heads, int32_t head_dim);

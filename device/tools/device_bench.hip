@@ -5,7 +5,7 @@
 // K cache read (values + scales), q, weights, logits written. Reported against the
 // device-to-device copy bandwidth measured in the same run (bytes read + written).
 //
-//   device_bench [--reps N]
+//   device_bench [--reps N] [--fast-only]
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -81,8 +81,11 @@ struct InputSet {
 
 int main(int argc, char** argv) {
   int reps = 40;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == "--reps") reps = std::max(30, std::stoi(argv[i + 1]));
+  bool fast_only = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--reps" && i + 1 < argc) reps = std::max(30, std::stoi(argv[i + 1]));
+    if (std::string(argv[i]) == "--fast-only") fast_only = true;
+  }
   const DeviceStatus st = device_status();
   if (!st.available) {
     std::printf("device_bench: %s\n", st.reason.c_str());
@@ -126,6 +129,7 @@ int main(int argc, char** argv) {
                            double(batch) * L * 4;
       for (LogitsPath path : {LogitsPath::fast, LogitsPath::generic}) {
         if (path == LogitsPath::fast && !fast_path_fits(H, D)) continue;
+        if (path == LogitsPath::generic && fast_only) continue;
         Events ev;
         std::vector<float> t;
         const int warm = 3, n = path == LogitsPath::fast ? reps : 30;
