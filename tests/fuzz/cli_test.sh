@@ -38,6 +38,17 @@ repro=$(ls "$T"/mqa-fuzz-repro-*.h5 | head -1)
 "$H" golden inspect "$repro" > "$T/inspect.txt" 2>&1
 check "repro file is a valid golden file" 0 $?
 
+"$H" fuzz --kernel "$M/libmqa_mutant_crash_on_long_rows.so" --ops paged_logits --cases 200 --seed 5 \
+  --repro-dir "" > "$T/crash.txt" 2>&1
+check "a crashing kernel is a failure, not the end of the campaign" 1 $?
+contains "crash verdict" "$T/crash.txt" "CRASH on case"
+contains "signal named" "$T/crash.txt" "signal 11"
+contains "crash shrunk to the smallest crashing case" "$T/crash.txt" "lens=1d:[100] "
+"$H" fuzz --kernel "$M/libmqa_mutant_hang_on_ragged.so" --ops ragged_logits --cases 5 --case-timeout 1 --no-shrink \
+  --repro-dir "" > "$T/hang.txt" 2>&1
+check "a hanging kernel times out" 1 $?
+contains "timeout verdict" "$T/hang.txt" "TIMEOUT on case"
+
 "$H" fuzz --shard 3/2 > /dev/null 2>&1; check "bad shard" 2 $?
 "$H" fuzz --replay 'B=x' > "$T/bad.txt" 2>&1; check "bad descriptor" 2 $?
 contains "message names the field" "$T/bad.txt" "invalid B = 'x'"

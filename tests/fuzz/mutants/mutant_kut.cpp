@@ -43,6 +43,9 @@ enum Bug : int {
   ignore_next_n_offset = 13,     // every row of a sequence reads the whole context
   write_outside_defined = 14,    // clears [L_r, row_stride) / writes past the gathered rows / page padding
   nondeterministic_order = 15,   // every second call sums heads sequentially (an atomics-order bug)
+  // Kernels that test the harness itself (not in the detection table):
+  crash_on_long_rows = 16,       // paged: segfaults when a row reads >= 100 tokens
+  hang_on_ragged = 17,           // ragged: never returns
 };
 constexpr Bug kBug = Bug(MQA_MUTANT);
 
@@ -51,7 +54,7 @@ const char* const kNames[] = {"control",           "tile_grid_transposed",      
                               "scale_wrong_slot",  "fn_decoded_as_fnuz",        "missing_relu",
                               "kscale_before_headsum_fma", "headsum_sequential", "offset_32bit",
                               "read_past_length",  "ignore_next_n_offset",      "write_outside_defined",
-                              "nondeterministic_order"};
+                              "nondeterministic_order", "crash_on_long_rows", "hang_on_ragged"};
 
 int g_calls = 0;  // logits calls so far (nondeterministic_order)
 
@@ -240,6 +243,10 @@ mqa_status paged_logits(void*, const mqa_paged_logits_args* a, char*, size_t) {
         const int64_t ctx = a->context_lens[b];
         L = kBug == ignore_next_n_offset ? ctx : std::max<int64_t>(0, ctx - nn + j + 1);
       }
+      if (kBug == crash_on_long_rows && L >= 100) {
+        volatile int* null = nullptr;
+        *null = 1;
+      }
       const uint8_t* qr = a->q + r * H * D;
       write_row(a->logits + r * a->logits_row_stride, 0, L, a->max_context_len, a->logits_row_stride,
                 a->clean_logits != 0, [&](int64_t s) {
@@ -260,6 +267,9 @@ mqa_status paged_logits(void*, const mqa_paged_logits_args* a, char*, size_t) {
 
 mqa_status ragged_logits(void*, const mqa_ragged_logits_args* a, char*, size_t) {
   ++g_calls;
+  if (kBug == hang_on_ragged)
+    for (volatile bool forever = true; forever;) {
+    }
   const Fp8Encoding enc = Fp8Encoding(a->encoding);
   const int32_t H = a->heads, D = a->head_dim, N = a->N;
   std::vector<float> dots(static_cast<size_t>(H));
