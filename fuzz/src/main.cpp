@@ -20,8 +20,13 @@ int main(int argc, char** argv) {
   });
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+  } catch (const CLI::RuntimeError& e) {  // a subcommand's verdict: 1 mismatch, 2 bad input
+    return e.get_exit_code();
+  } catch (const CLI::ParseError& e) {  // --help prints and exits 0; a usage error is bad input: 2
+    return app.exit(e) == 0 ? 0 : 2;
+  } catch (const std::exception& e) {  // never terminate() on an error a subcommand did not catch
+    std::cerr << "mqa-harness: " << e.what() << "\n";
+    return 2;
   }
   return 0;
 }
