@@ -20,6 +20,10 @@ MQA_HD inline float relu_keep_nan(float x) { return x != x ? x : (x > 0.0f ? x :
 // t_h = RN(relu(a_h) * w_h)
 MQA_HD inline float head_term(float a, float w) { return rn_mul(relu_keep_nan(a), w); }
 
+// head_term for an a_h known not to be NaN (fast kernels: NaN inputs are decided per row and per
+// token, after the tree): the same value without the NaN test.
+MQA_HD inline float head_term_finite(float a, float w) { return rn_mul(a > 0.0f ? a : 0.0f, w); }
+
 // logit = RN(S * kscale); every NaN becomes the reference's canonical one (logits.hpp).
 MQA_HD inline float final_logit(float S, float kscale) {
   const float x = rn_mul(S, kscale);

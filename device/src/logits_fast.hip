@@ -12,7 +12,9 @@
 // w + W*m (m = 0..15) as the 16 rows of its mma A operand (registers, all of D), so that the
 // steps H/2 .. W of the head tree stay inside the warp (rows m, m+8 in one thread; then lanes
 // xor 16, 8, 4) and only the steps W/2 .. 1 cross warps, through shared memory.
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "device_common.hpp"
 #include "epilogue.hpp"
@@ -64,9 +66,51 @@ __device__ void issue_tile(FastShared<KS>& sh, int buf, const Tokens& tokens, in
   cp_async_commit();
 }
 
+// The same copy without divisions (kLean kernels): thread tid always copies byte piece
+// tid % kChunks16 (its offset `piece` computed once), of tokens tid / kChunks16 + k * step; the
+// thread of piece 0 also copies the token's scale from the same page address.
+template <int KS, int kThreads, class Tokens>
+__device__ void issue_tile_lean(FastShared<KS>& sh, int buf, const Tokens& tokens, int32_t r, int64_t tile, int n,
+                                const typename Tokens::BlockCursor& bc, int64_t piece) {
+  constexpr int D = 32 * KS, kChunks16 = D / 16, step = kThreads / kChunks16;
+  const int tid = int(threadIdx.x), c = tid % kChunks16;
+#pragma unroll
+  for (int x = tid / kChunks16; x < kTN; x += step) {
+    uint8_t* dst = &sh.raw[buf][x * D + c * 16];
+    if (x >= n) {
+      *reinterpret_cast<uint4*>(dst) = make_uint4(0u, 0u, 0u, 0u);
+      if (c == 0) sh.raw_scale[buf][x] = 0.0f;
+      continue;
+    }
+    const TokenAddress at = tokens.token_at(r, tile + x, sh.pages, bc);
+    const uint8_t* src = tokens.value_at(at, piece);
+    const uint8_t* scale_src = tokens.scale_at(at, bc);
+    if (tokens.vector_ok) {
+      cp_async16(dst, src);
+    } else {
+      for (int i = 0; i < 16; ++i) dst[i] = src[i];
+    }
+    if (c == 0) cp_async4(&sh.raw_scale[buf][x], scale_src);
+  }
+  cp_async_commit();
+}
+
 // KS = head_dim / 32 mma k-steps; NT = n-tiles (8 tokens each) a warp works on at once.
-template <int KS, int NT, class Tokens>
-__global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDeviceArgs a, Tokens tokens) {
+// kLean (default): division-free copies, and NaN decided per row (any NaN code in q makes every
+// logit of the row NaN: that head's a_h is NaN for every token) and per token (a NaN code in k
+// makes every a_h NaN), applied to the final logit instead of to every (head, token) element:
+// the same outputs as the per-element test (kLean = false, the previous kernel, MQA_FAST_KERNEL=mma1).
+// kW > 0 (lean kernels): the block's warp count W = heads / 16 as a compile-time constant, so the
+// copy, decode and reduction loops have fixed trip counts and are unrolled: their independent
+// iterations overlap instead of running as one dependent chain per warp (ncu: the kernel is
+// latency-bound, 4 warps per scheduler, mostly waiting on fixed-latency dependencies).
+// (0: no minimum, the previous kernel's bounds unchanged.)
+constexpr int lean_min_blocks(int w) { return w > 1 ? 16 / w : (w == 1 ? 4 : 0); }
+// Lean kernels with kW >= 2 are held to 128 registers (16 / kW blocks of 32 * kW threads fill the
+// register file): more would drop the 4 blocks per SM that shared memory allows for heads = 64.
+template <int KS, int NT, bool kLean, int kW, class Tokens>
+__global__ void __launch_bounds__(kW > 0 ? 32 * kW : 32 * kMaxWarps, lean_min_blocks(kW))
+    logits_fast_kernel(LogitsDeviceArgs a, Tokens tokens) {
   constexpr int D = 32 * KS;
   constexpr int kRow = FastShared<KS>::kRow;
   constexpr int kChunks16 = D / 16;  // 16-byte pieces of a token's vector
@@ -77,7 +121,7 @@ __global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDevic
   const int64_t c1 = c0 + kChunk < a.cols ? c0 + kChunk : a.cols;
   const RowSpan span = a.spans[r];
   float* out = a.out + int64_t(r) * a.out_stride;
-  const int tid = int(threadIdx.x), nthreads = int(blockDim.x);
+  const int tid = int(threadIdx.x), nthreads = kW > 0 ? 32 * kW : int(blockDim.x);
   if (a.clean)
     for (int64_t c = c0 + tid; c < c1; c += nthreads)
       if (c < span.begin || c >= span.end) out[c] = neg_inf();
@@ -87,11 +131,14 @@ __global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDevic
 
   for (int64_t i = tid; i < tokens.pages_needed(lo, hi); i += nthreads) sh.pages[i] = tokens.page_entry(r, lo, i);
   __syncthreads();
-  issue_tile<KS>(sh, 0, tokens, r, lo, hi - lo < kTN ? int(hi - lo) : kTN, lo);
+  [[maybe_unused]] const auto cursor = tokens.block_cursor(lo);
+  [[maybe_unused]] const int64_t piece = tokens.piece_offset(int32_t(tid % kChunks16) * 16);
+  if constexpr (kLean) issue_tile_lean<KS, 32 * kW>(sh, 0, tokens, r, lo, hi - lo < kTN ? int(hi - lo) : kTN, cursor, piece);
+  else issue_tile<KS>(sh, 0, tokens, r, lo, hi - lo < kTN ? int(hi - lo) : kTN, lo);
   for (int i = tid; i < 256; i += nthreads) sh.lut[i] = limb_entry(uint8_t(i), a.encoding);
   __syncthreads();
 
-  const int H = a.heads, W = H / 16;
+  const int H = a.heads, W = kW > 0 ? kW : H / 16;
   const int warp = tid / 32, lane = tid % 32, g = lane / 4, tig = lane % 4;
   const int head_lo = warp + W * g, head_hi = warp + W * (g + 8);  // mma rows g and g+8
   uint32_t A[3][KS][4];
@@ -121,6 +168,7 @@ __global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDevic
   const float unit = fp8_decode(1, a.encoding);
   const float unit2 = mul_rn(unit, unit);  // 2^-18 or 2^-20, exact
   const float qnan = f32_from_bits(kCanonicalNanBits);
+  const bool row_nan = kLean && __syncthreads_or(int((nan_lo | nan_hi) != 0)) != 0;
 
   int it = 0;
   for (int64_t tile = lo; tile < hi; tile += kTN, ++it) {
@@ -128,8 +176,13 @@ __global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDevic
     const int buf = it & 1;
     cp_async_wait_all();
     __syncthreads();  // this tile's bytes are in; the previous tile's readers are done
-    if (tile + kTN < hi) issue_tile<KS>(sh, buf ^ 1, tokens, r, tile + kTN, hi - tile - kTN < kTN ? int(hi - tile - kTN) : kTN, lo);
+    if (tile + kTN < hi) {
+      const int n_next = hi - tile - kTN < kTN ? int(hi - tile - kTN) : kTN;
+      if constexpr (kLean) issue_tile_lean<KS, 32 * kW>(sh, buf ^ 1, tokens, r, tile + kTN, n_next, cursor, piece);
+      else issue_tile<KS>(sh, buf ^ 1, tokens, r, tile + kTN, n_next, lo);
+    }
     // Decode codes -> limb planes; a token's NaN flag is the OR over its kChunks16 lanes.
+#pragma unroll(kW > 0 ? 16 : 1)
     for (int base = 0; base < kTN * kChunks16; base += nthreads) {
       const int idx = base + tid;
       const bool active = idx < kTN * kChunks16;
@@ -200,7 +253,8 @@ __global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDevic
       for (int u = 0; u < NT; ++u) {
         const int nt = nt0 + u;
         // C element e: mma row g (e < 2) or g+8, token nt*8 + 2*tig + (e & 1).
-        const uint32_t knan0 = sh.tok_nan[nt * 8 + 2 * tig], knan1 = sh.tok_nan[nt * 8 + 2 * tig + 1];
+        uint32_t knan0 = 0, knan1 = 0;
+        if constexpr (!kLean) knan0 = sh.tok_nan[nt * 8 + 2 * tig], knan1 = sh.tok_nan[nt * 8 + 2 * tig + 1];
         float t[4];
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
@@ -210,9 +264,13 @@ __global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDevic
           const int32_t T = acc[u][2][e] + 128 * (acc[u][3][e] + 128 * acc[u][4][e]);
           const int32_t U = acc[u][0][e] + 128 * acc[u][1][e];
           const int64_t sum = int64_t(T) * 16384 + U;
-          const bool is_nan = ((e & 1) ? knan1 : knan0) != 0 || (e < 2 ? nan_lo : nan_hi) != 0;
-          const float ah = is_nan ? qnan : mul_rn(__ll2float_rn(sum), unit2);
-          t[e] = head_term(ah, e < 2 ? w_lo : w_hi);
+          if constexpr (kLean) {
+            t[e] = head_term_finite(mul_rn(__ll2float_rn(sum), unit2), e < 2 ? w_lo : w_hi);
+          } else {
+            const bool is_nan = ((e & 1) ? knan1 : knan0) != 0 || (e < 2 ? nan_lo : nan_hi) != 0;
+            const float ah = is_nan ? qnan : mul_rn(__ll2float_rn(sum), unit2);
+            t[e] = head_term(ah, e < 2 ? w_lo : w_hi);
+          }
         }
         // Tree steps H/2 (rows m and m+8: same thread), H/4, H/8, H/16 (lanes xor 16, 8, 4).
         float t0 = add_rn(t[0], t[2]), t1 = add_rn(t[1], t[3]);
@@ -238,8 +296,27 @@ __global__ void __launch_bounds__(32 * kMaxWarps) logits_fast_kernel(LogitsDevic
         if (step < W)
 #pragma unroll
           for (int i = 0; i < step; ++i) v[i] = add_rn(v[i], v[i + step]);
-      out[tile + x] = final_logit(v[0], sh.raw_scale[buf][x]);
+      const float logit = final_logit(v[0], sh.raw_scale[buf][x]);
+      out[tile + x] = kLean && (row_nan || sh.tok_nan[x] != 0) ? qnan : logit;
     }
+  }
+}
+
+// The previous mma.sync kernel stays selectable: MQA_FAST_KERNEL=mma1.
+bool lean_kernel() {
+  static const bool lean = [] {
+    const char* e = std::getenv("MQA_FAST_KERNEL");
+    return e == nullptr || std::string(e) != "mma1";
+  }();
+  return lean;
+}
+
+template <int kW, class Tokens>
+void launch_lean(const LogitsDeviceArgs& a, const Tokens& t, dim3 grid, dim3 block, hipStream_t stream) {
+  switch (a.head_dim) {
+    case 32: hipLaunchKernelGGL((logits_fast_kernel<1, 2, true, kW, Tokens>), grid, block, 0, stream, a, t); break;
+    case 64: hipLaunchKernelGGL((logits_fast_kernel<2, 2, true, kW, Tokens>), grid, block, 0, stream, a, t); break;
+    default: hipLaunchKernelGGL((logits_fast_kernel<4, 2, true, kW, Tokens>), grid, block, 0, stream, a, t); break;
   }
 }
 
@@ -252,10 +329,18 @@ void launch_fast(const LogitsDeviceArgs& a, const Tokens& t, hipStream_t stream)
   const dim3 grid(unsigned(a.rows), unsigned((a.cols + kChunk - 1) / kChunk));
   const dim3 block(unsigned(32 * (a.heads / 16)));
   // Two n-tiles per warp step: measured 1% faster than one on the H100 (device_bench).
+  if (lean_kernel()) {
+    switch (a.heads) {
+      case 16: return launch_lean<1>(a, t, grid, block, stream);
+      case 32: return launch_lean<2>(a, t, grid, block, stream);
+      case 64: return launch_lean<4>(a, t, grid, block, stream);
+      default: return launch_lean<8>(a, t, grid, block, stream);
+    }
+  }
   switch (a.head_dim) {
-    case 32: hipLaunchKernelGGL((logits_fast_kernel<1, 2, Tokens>), grid, block, 0, stream, a, t); break;
-    case 64: hipLaunchKernelGGL((logits_fast_kernel<2, 2, Tokens>), grid, block, 0, stream, a, t); break;
-    default: hipLaunchKernelGGL((logits_fast_kernel<4, 2, Tokens>), grid, block, 0, stream, a, t); break;
+    case 32: hipLaunchKernelGGL((logits_fast_kernel<1, 2, false, 0, Tokens>), grid, block, 0, stream, a, t); break;
+    case 64: hipLaunchKernelGGL((logits_fast_kernel<2, 2, false, 0, Tokens>), grid, block, 0, stream, a, t); break;
+    default: hipLaunchKernelGGL((logits_fast_kernel<4, 2, false, 0, Tokens>), grid, block, 0, stream, a, t); break;
   }
 }
 

@@ -61,6 +61,41 @@ struct PagedTokens {
     const int32_t B = view.cache.page.page_size;
     return cache + view.cache.scale_byte(pages[s / B - lo / B], int32_t(s % B), 0);
   }
+
+  // Division-free addressing for the fast kernels' copy loop (the 64-bit divisions above cost
+  // ~80 instructions per 16-byte copy). Token s of a block that starts at token lo is entry
+  // (s - first) / B of the block's cached table entries, first = lo rounded down to its page; the
+  // quotient is a multiply-high by recip = floor((2^32 - 1) / B), which gives q or q - 1 whenever
+  // s - first < 2^31 (here < kChunk + B), then one correction step.
+  // scale_offset is affine in the slot (scales are never shuffled): scale0 + slot * scale_step,
+  // both computed once here, so the copy loop has no division by scales_per_token either.
+  struct BlockCursor {
+    int64_t first;
+    uint32_t recip;
+    int64_t scale0, scale_step;
+  };
+  MQA_HD BlockCursor block_cursor(int64_t lo) const {
+    const PageLayout& p = view.cache.page;
+    const int32_t B = p.page_size;
+    return BlockCursor{lo - lo % B, 0xFFFFFFFFu / uint32_t(B), p.scale_offset(0, 0), p.scale_offset(1, 0) - p.scale_offset(0, 0)};
+  }
+  MQA_HD TokenAddress token_at(int32_t row, int64_t s, const int32_t* pages, const BlockCursor& bc) const {
+    if (!caches_pages()) return view.token(row / next_n, s);
+    const uint32_t B = uint32_t(view.cache.page.page_size), rel = uint32_t(s - bc.first);
+    uint32_t q = uint32_t((uint64_t(rel) * bc.recip) >> 32), slot = rel - q * B;
+    if (slot >= B) ++q, slot -= B;
+    return TokenAddress{pages[q], int32_t(slot)};
+  }
+  // Both page layouts are separable: value_offset(t, d) = value_offset(t, 0) + value_offset(0, d)
+  // (a slot part plus a byte part), so a thread that copies byte piece d of many tokens computes
+  // piece_offset(d) = value_offset(0, d) once.
+  MQA_HD int64_t piece_offset(int32_t d) const { return view.cache.page.value_offset(0, d); }
+  MQA_HD const uint8_t* value_at(const TokenAddress& a, int64_t piece) const {
+    return cache + view.cache.value_byte(a.page, a.slot, 0) + piece;
+  }
+  MQA_HD const uint8_t* scale_at(const TokenAddress& a, const BlockCursor& bc) const {
+    return cache + view.cache.value_byte(a.page, 0, 0) + bc.scale0 + a.slot * bc.scale_step;
+  }
 };
 
 // Token s is row s of a contiguous [N, head_dim] k with scales kscale[N].
@@ -79,6 +114,15 @@ struct RaggedTokens {
     return values(r, s, d);
   }
   MQA_HD const uint8_t* scale_cached(int32_t r, int64_t s, const int32_t*, int64_t) const { return scale(r, s); }
+  // The fast kernels' addressing (see PagedTokens): here the "page" of a token is the token itself.
+  struct BlockCursor {};
+  MQA_HD BlockCursor block_cursor(int64_t) const { return {}; }
+  MQA_HD TokenAddress token_at(int32_t, int64_t s, const int32_t*, const BlockCursor&) const { return {s, 0}; }
+  MQA_HD int64_t piece_offset(int32_t d) const { return d; }
+  MQA_HD const uint8_t* value_at(const TokenAddress& a, int64_t piece) const { return k + a.page * head_dim + piece; }
+  MQA_HD const uint8_t* scale_at(const TokenAddress& a, const BlockCursor&) const {
+    return reinterpret_cast<const uint8_t*>(kscale + a.page);
+  }
 };
 
 // Enqueue on `stream`; check_launch afterwards is the caller's business (the benchmark times
