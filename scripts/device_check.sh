@@ -6,9 +6,14 @@
 #   2. the device tests (bit-exact device vs reference; they skip without a GPU);
 #   3. the bit-exact sweep: random cases over every shape of the issue + the deployed
 #      DeepSeek-V3.2 decode shapes up to L = $DEPLOYED_L, sentinels, table of mismatches;
-#      then the opt-in wgmma kernel (MQA_FAST_KERNEL=wgmma) through a logits sweep;
+#      then the opt-in wgmma kernel (MQA_FAST_KERNEL=wgmma) and the earlier mma.sync kernels
+#      (lean1, mma1) through logits sweeps;
 #   4. compute-sanitizer memcheck on a smaller sweep, racecheck on the logits kernels;
-#   5. the device benchmark (paged logits vs measured copy bandwidth), both fast kernels.
+#   5. the device benchmark (paged logits vs measured copy bandwidth): the default mma.sync
+#      kernel (lean2), the earlier ones (MQA_FAST_KERNEL=lean1, mma1) and the opt-in wgmma kernel;
+#   6. the fuzz campaign against the HIP kernels (mqa-harness fuzz --kernel builtin-hip); the
+#      harness is built here with the rest, else taken from $PREBUILT (with $PREBUILT/lib on
+#      LD_LIBRARY_PATH for its HDF5 libraries, if this machine lacks them).
 # Logs go to $OUT (default out/device). Exit status: non-zero when any step fails.
 #
 #   scripts/device_check.sh [--quick]     (--quick: fewer cases, no sanitizers)
@@ -28,13 +33,14 @@ summary=()
 note() { summary+=("$1"); echo "== $1"; }
 
 # ---- 1. build ----
-bin_sweep="" bin_bench="" bin_test="" bin_kut=""
+bin_sweep="" bin_bench="" bin_test="" bin_kut="" bin_harness=""
 if cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMQA_CUDA=ON -DMQA_HIP=OFF -DMQA_BUILD_BENCH=OFF \
      >"$out/build.log" 2>&1 &&
    cmake --build "$build" -j "$jobs" --target device_sweep device_bench test_device test_kut >>"$out/build.log" 2>&1; then
   bin_sweep=$build/device/device_sweep bin_bench=$build/device/device_bench
   bin_test=$build/tests/device/test_device bin_kut=$build/tests/device/test_kut
   note "build: configured and built here ($build)"
+  cmake --build "$build" -j "$jobs" --target mqa-harness >>"$out/build.log" 2>&1 && bin_harness=$build/mqa-harness
 elif cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMQA_CUDA=ON -DMQA_HIP=OFF -DMQA_BUILD_BENCH=OFF \
        -DMQA_BUILD_TESTS=OFF >>"$out/build.log" 2>&1 &&
      cmake --build "$build" -j "$jobs" --target device_sweep device_bench >>"$out/build.log" 2>&1; then
@@ -65,6 +71,12 @@ run_step() {  # name, timeout seconds, command...
   return 0
 }
 
+if [[ -z "$bin_harness" && -n "$prebuilt" && -x "$prebuilt/mqa-harness" ]]; then
+  bin_harness=$prebuilt/mqa-harness
+  [[ -d "$prebuilt/lib" ]] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$prebuilt/lib"
+  note "fuzz: using the prebuilt $bin_harness"
+fi
+
 # ---- 2. tests ----
 [[ -n "$bin_test" ]] && run_step test_device 300 "$bin_test"
 [[ -n "$bin_kut" ]] && run_step test_kut 120 "$bin_kut"
@@ -75,6 +87,10 @@ run_step() {  # name, timeout seconds, command...
 [[ -n "$bin_sweep" ]] && MQA_FAST_KERNEL=wgmma run_step sweep_wgmma 300 "$bin_sweep" --cases "$((cases / 2))" \
   --logits-only --deployed-L 16384
 
+# The earlier mma.sync kernels stay selectable (MQA_FAST_KERNEL=lean1 | mma1) and bit-exact.
+[[ -n "$bin_sweep" ]] && run_step sweep_alt 300 bash -c "MQA_FAST_KERNEL=lean1 '$bin_sweep' --cases 60 --logits-only \
+  --deployed-L 0 && MQA_FAST_KERNEL=mma1 '$bin_sweep' --cases 60 --logits-only --deployed-L 0"
+
 # ---- 4. sanitizers (one log) ----
 if [[ $quick -eq 0 && -n "$bin_sweep" ]] && command -v compute-sanitizer >/dev/null; then
   run_step sanitizers 400 bash -c "compute-sanitizer --tool memcheck --error-exitcode 97 '$bin_sweep' \
@@ -82,9 +98,15 @@ if [[ $quick -eq 0 && -n "$bin_sweep" ]] && command -v compute-sanitizer >/dev/n
       '$bin_sweep' --cases ${RACE_CASES:-24} --logits-only --deployed-L 0"
 fi
 
-# ---- 5. benchmark (mma.sync kernel, then the opt-in wgmma kernel) ----
-[[ -n "$bin_bench" ]] && run_step bench 300 bash -c "'$bin_bench' --reps 40 && echo && echo 'opt-in wgmma kernel \
-(MQA_FAST_KERNEL=wgmma):' && MQA_FAST_KERNEL=wgmma '$bin_bench' --reps 40 --fast-only"
+# ---- 5. benchmark (default kernel, then the earlier mma.sync kernels and the opt-in wgmma one) ----
+[[ -n "$bin_bench" ]] && run_step bench 300 bash -c "'$bin_bench' --reps 40 && \
+  for k in lean1 mma1 wgmma; do echo && echo \"fast kernel MQA_FAST_KERNEL=\$k:\" && \
+  MQA_FAST_KERNEL=\$k '$bin_bench' --reps 40 --fast-only | sed -n '/^layout/,/^\$/p'; done"
+
+# ---- 6. fuzz campaign against the HIP kernels (repro files, if any, land in $out) ----
+[[ -n "$bin_harness" ]] && run_step fuzz 400 "$bin_harness" fuzz --kernel builtin-hip --cases "${FUZZ_CASES:-1500}" \
+  --seed 3 --repro-dir "$out"
+[[ -z "$bin_harness" ]] && note "fuzz: NOT RUN (no mqa-harness built here and none in \$PREBUILT)"
 
 echo
 echo "================ device check summary ================"
@@ -93,8 +115,9 @@ for f in test_device test_kut; do
   [[ -f "$out/$f.log" ]] && echo "$f: $(grep -E '^\[ +(PASSED|FAILED|SKIPPED) +\] [0-9]+ tests?' "$out/$f.log" | tr '\n' ' ')"
 done
 [[ -f "$out/sanitizers.log" ]] && grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/sanitizers.log"
-for f in sweep sweep_wgmma; do
+for f in sweep sweep_wgmma sweep_alt; do
   [[ -f "$out/$f.log" ]] && { echo; echo "$f:"; sed -n '/^op \/ path/,$p' "$out/$f.log"; }
 done
 [[ -f "$out/bench.log" ]] && { echo; cat "$out/bench.log"; }
+[[ -f "$out/fuzz.log" ]] && { echo; sed -n '/^== fuzz summary/,$p' "$out/fuzz.log"; }
 exit $status

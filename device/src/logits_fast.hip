@@ -40,7 +40,21 @@ struct FastShared {
   int32_t pages[kMaxChunkPages];  // block-table entries of [lo, hi) (PagedTokens)
   float part[kMaxWarps][kTN];          // per-warp head-tree partials
   uint8_t tok_nan[kTN];
+  alignas(8) uint8_t piece_nan[kTN * 8];  // kLean >= 2: NaN flag of each 16-code piece of each token
 };
+
+// Any of the N NaN flags of one token's pieces (N = 2, 4 or 8 bytes, aligned to N).
+template <int N>
+__device__ inline bool any_piece_nan(const uint8_t* p) {
+  if constexpr (N == 8) {
+    const uint2 v = *reinterpret_cast<const uint2*>(p);
+    return (v.x | v.y) != 0;
+  } else if constexpr (N == 4) {
+    return *reinterpret_cast<const uint32_t*>(p) != 0;
+  } else {
+    return *reinterpret_cast<const uint16_t*>(p) != 0;
+  }
+}
 
 // Start copying tile [tile, tile + n) of row r into buffer `buf` (zeros past n).
 template <int KS, class Tokens>
@@ -66,14 +80,31 @@ __device__ void issue_tile(FastShared<KS>& sh, int buf, const Tokens& tokens, in
   cp_async_commit();
 }
 
-// The same copy without divisions (kLean kernels): thread tid always copies byte piece
+// The same copy without divisions (lean kernels): thread tid always copies byte piece
 // tid % kChunks16 (its offset `piece` computed once), of tokens tid / kChunks16 + k * step; the
 // thread of piece 0 also copies the token's scale from the same page address.
-template <int KS, int kThreads, class Tokens>
+// kLean >= 2: where tokens.direct_ok(), a fixed trip count and zero-filling copies instead of
+// branches, so the unrolled iterations' address arithmetic overlaps.
+template <int KS, int kThreads, int kLean, class Tokens>
 __device__ void issue_tile_lean(FastShared<KS>& sh, int buf, const Tokens& tokens, int32_t r, int64_t tile, int n,
                                 const typename Tokens::BlockCursor& bc, int64_t piece) {
   constexpr int D = 32 * KS, kChunks16 = D / 16, step = kThreads / kChunks16;
   const int tid = int(threadIdx.x), c = tid % kChunks16;
+  if constexpr (kLean >= 2 && step <= kTN && kTN % step == 0) {
+    if (tokens.direct_ok()) {
+      const int x0 = tid / kChunks16;  // < step: every x below is < kTN
+#pragma unroll
+      for (int k = 0; k < kTN / step; ++k) {
+        const int x = x0 + k * step;
+        const bool live = x < n;
+        const TokenAddress at = tokens.token_at_cached(tile + (live ? x : 0), sh.pages, bc);
+        cp_async16_zfill(&sh.raw[buf][x * D + c * 16], tokens.value_at(at, piece), live);
+        if (c == 0) cp_async4_zfill(&sh.raw_scale[buf][x], tokens.scale_at(at, bc), live);
+      }
+      cp_async_commit();
+      return;
+    }
+  }
 #pragma unroll
   for (int x = tid / kChunks16; x < kTN; x += step) {
     uint8_t* dst = &sh.raw[buf][x * D + c * 16];
@@ -95,20 +126,25 @@ __device__ void issue_tile_lean(FastShared<KS>& sh, int buf, const Tokens& token
   cp_async_commit();
 }
 
-// KS = head_dim / 32 mma k-steps; NT = n-tiles (8 tokens each) a warp works on at once.
-// kLean (default): division-free copies, and NaN decided per row (any NaN code in q makes every
-// logit of the row NaN: that head's a_h is NaN for every token) and per token (a NaN code in k
-// makes every a_h NaN), applied to the final logit instead of to every (head, token) element:
-// the same outputs as the per-element test (kLean = false, the previous kernel, MQA_FAST_KERNEL=mma1).
-// kW > 0 (lean kernels): the block's warp count W = heads / 16 as a compile-time constant, so the
-// copy, decode and reduction loops have fixed trip counts and are unrolled: their independent
-// iterations overlap instead of running as one dependent chain per warp (ncu: the kernel is
-// latency-bound, 4 warps per scheduler, mostly waiting on fixed-latency dependencies).
-// (0: no minimum, the previous kernel's bounds unchanged.)
+// Block-level minimum for __launch_bounds__: lean kernels with kW >= 2 are held to 128 registers
+// (16 / kW blocks of 32 * kW threads fill the register file): more would drop the 4 blocks per SM
+// that shared memory allows for heads = 64. 0: no minimum (the first kernel's bounds, unchanged).
 constexpr int lean_min_blocks(int w) { return w > 1 ? 16 / w : (w == 1 ? 4 : 0); }
-// Lean kernels with kW >= 2 are held to 128 registers (16 / kW blocks of 32 * kW threads fill the
-// register file): more would drop the 4 blocks per SM that shared memory allows for heads = 64.
-template <int KS, int NT, bool kLean, int kW, class Tokens>
+
+// KS = head_dim / 32 mma k-steps; NT = n-tiles (8 tokens each) a warp works on at once.
+// kLean selects the kernel (MQA_FAST_KERNEL): 0 = mma1, the first one (kW = 0: W read at run
+// time); 1 = lean1; 2 = lean2, the default. Bit-identical outputs, measured in device/README.md.
+//  lean1: division-free copies (PagedTokens::token_at), and NaN decided per row (a NaN code in q
+//         makes every logit of the row NaN: that head's a_h is NaN for every token) and per token
+//         (a NaN code in k makes every a_h NaN), applied to the final logit instead of testing
+//         every (head, token) element; W = heads / 16 = kW at compile time, so the copy, decode
+//         and reduction loops have fixed trip counts and unroll (ncu: the kernel is latency-bound,
+//         4 warps per scheduler, mostly waiting on fixed-latency dependencies, so independent
+//         iterations must overlap).
+//  lean2: branch-free unrolled copies (zero-fill past the tile's end), and per-piece NaN flags
+//         written by the decode (OR-ed per token in the final stage) instead of 3 dependent
+//         shuffles per decoded piece.
+template <int KS, int NT, int kLean, int kW, class Tokens>
 __global__ void __launch_bounds__(kW > 0 ? 32 * kW : 32 * kMaxWarps, lean_min_blocks(kW))
     logits_fast_kernel(LogitsDeviceArgs a, Tokens tokens) {
   constexpr int D = 32 * KS;
@@ -133,7 +169,7 @@ __global__ void __launch_bounds__(kW > 0 ? 32 * kW : 32 * kMaxWarps, lean_min_bl
   __syncthreads();
   [[maybe_unused]] const auto cursor = tokens.block_cursor(lo);
   [[maybe_unused]] const int64_t piece = tokens.piece_offset(int32_t(tid % kChunks16) * 16);
-  if constexpr (kLean) issue_tile_lean<KS, 32 * kW>(sh, 0, tokens, r, lo, hi - lo < kTN ? int(hi - lo) : kTN, cursor, piece);
+  if constexpr (kLean) issue_tile_lean<KS, 32 * kW, kLean>(sh, 0, tokens, r, lo, hi - lo < kTN ? int(hi - lo) : kTN, cursor, piece);
   else issue_tile<KS>(sh, 0, tokens, r, lo, hi - lo < kTN ? int(hi - lo) : kTN, lo);
   for (int i = tid; i < 256; i += nthreads) sh.lut[i] = limb_entry(uint8_t(i), a.encoding);
   __syncthreads();
@@ -168,7 +204,7 @@ __global__ void __launch_bounds__(kW > 0 ? 32 * kW : 32 * kMaxWarps, lean_min_bl
   const float unit = fp8_decode(1, a.encoding);
   const float unit2 = mul_rn(unit, unit);  // 2^-18 or 2^-20, exact
   const float qnan = f32_from_bits(kCanonicalNanBits);
-  const bool row_nan = kLean && __syncthreads_or(int((nan_lo | nan_hi) != 0)) != 0;
+  const bool row_nan = kLean != 0 && __syncthreads_or(int((nan_lo | nan_hi) != 0)) != 0;
 
   int it = 0;
   for (int64_t tile = lo; tile < hi; tile += kTN, ++it) {
@@ -178,7 +214,7 @@ __global__ void __launch_bounds__(kW > 0 ? 32 * kW : 32 * kMaxWarps, lean_min_bl
     __syncthreads();  // this tile's bytes are in; the previous tile's readers are done
     if (tile + kTN < hi) {
       const int n_next = hi - tile - kTN < kTN ? int(hi - tile - kTN) : kTN;
-      if constexpr (kLean) issue_tile_lean<KS, 32 * kW>(sh, buf ^ 1, tokens, r, tile + kTN, n_next, cursor, piece);
+      if constexpr (kLean) issue_tile_lean<KS, 32 * kW, kLean>(sh, buf ^ 1, tokens, r, tile + kTN, n_next, cursor, piece);
       else issue_tile<KS>(sh, buf ^ 1, tokens, r, tile + kTN, n_next, lo);
     }
     // Decode codes -> limb planes; a token's NaN flag is the OR over its kChunks16 lanes.
@@ -207,9 +243,13 @@ __global__ void __launch_bounds__(kW > 0 ? 32 * kW : 32 * kMaxWarps, lean_min_bl
           *reinterpret_cast<uint4*>(&sh.limbs[l][x * kRow + c * 16]) =
               make_uint4(limbs[l][0], limbs[l][1], limbs[l][2], limbs[l][3]);
       }
+      if constexpr (kLean >= 2) {
+        if (active) sh.piece_nan[idx] = uint8_t(nan != 0);  // OR-ed per token in the final stage
+      } else {
 #pragma unroll
-      for (int m = 1; m < kChunks16; m *= 2) nan |= __shfl_xor_sync(0xFFFFFFFFu, nan, m);
-      if (active && c == 0) sh.tok_nan[x] = uint8_t(nan != 0);  // nan holds one flag byte per code
+        for (int m = 1; m < kChunks16; m *= 2) nan |= __shfl_xor_sync(0xFFFFFFFFu, nan, m);
+        if (active && c == 0) sh.tok_nan[x] = uint8_t(nan != 0);  // nan holds one flag byte per code
+      }
     }
     __syncthreads();
 
@@ -297,26 +337,41 @@ __global__ void __launch_bounds__(kW > 0 ? 32 * kW : 32 * kMaxWarps, lean_min_bl
 #pragma unroll
           for (int i = 0; i < step; ++i) v[i] = add_rn(v[i], v[i + step]);
       const float logit = final_logit(v[0], sh.raw_scale[buf][x]);
-      out[tile + x] = kLean && (row_nan || sh.tok_nan[x] != 0) ? qnan : logit;
+      bool tok_nan = false;
+      if constexpr (kLean >= 2) tok_nan = any_piece_nan<kChunks16>(&sh.piece_nan[x * kChunks16]);
+      else if constexpr (kLean == 1) tok_nan = sh.tok_nan[x] != 0;
+      out[tile + x] = kLean != 0 && (row_nan || tok_nan) ? qnan : logit;
     }
   }
 }
 
-// The previous mma.sync kernel stays selectable: MQA_FAST_KERNEL=mma1.
-bool lean_kernel() {
-  static const bool lean = [] {
+// MQA_FAST_KERNEL selects an mma.sync kernel: mma1 (the first one), lean1, lean2; unset: kDefaultLean.
+constexpr int kDefaultLean = 2;
+int lean_level() {
+  static const int level = [] {
     const char* e = std::getenv("MQA_FAST_KERNEL");
-    return e == nullptr || std::string(e) != "mma1";
+    const std::string v = e == nullptr ? "" : e;
+    return v == "mma1" ? 0 : v == "lean1" ? 1 : v == "lean2" ? 2 : kDefaultLean;
   }();
-  return lean;
+  return level;
 }
 
-template <int kW, class Tokens>
+template <int kLean, int kW, class Tokens>
 void launch_lean(const LogitsDeviceArgs& a, const Tokens& t, dim3 grid, dim3 block, hipStream_t stream) {
   switch (a.head_dim) {
-    case 32: hipLaunchKernelGGL((logits_fast_kernel<1, 2, true, kW, Tokens>), grid, block, 0, stream, a, t); break;
-    case 64: hipLaunchKernelGGL((logits_fast_kernel<2, 2, true, kW, Tokens>), grid, block, 0, stream, a, t); break;
-    default: hipLaunchKernelGGL((logits_fast_kernel<4, 2, true, kW, Tokens>), grid, block, 0, stream, a, t); break;
+    case 32: hipLaunchKernelGGL((logits_fast_kernel<1, 2, kLean, kW, Tokens>), grid, block, 0, stream, a, t); break;
+    case 64: hipLaunchKernelGGL((logits_fast_kernel<2, 2, kLean, kW, Tokens>), grid, block, 0, stream, a, t); break;
+    default: hipLaunchKernelGGL((logits_fast_kernel<4, 2, kLean, kW, Tokens>), grid, block, 0, stream, a, t); break;
+  }
+}
+
+template <int kLean, class Tokens>
+void launch_lean_heads(const LogitsDeviceArgs& a, const Tokens& t, dim3 grid, dim3 block, hipStream_t stream) {
+  switch (a.heads) {
+    case 16: return launch_lean<kLean, 1>(a, t, grid, block, stream);
+    case 32: return launch_lean<kLean, 2>(a, t, grid, block, stream);
+    case 64: return launch_lean<kLean, 4>(a, t, grid, block, stream);
+    default: return launch_lean<kLean, 8>(a, t, grid, block, stream);
   }
 }
 
@@ -329,18 +384,12 @@ void launch_fast(const LogitsDeviceArgs& a, const Tokens& t, hipStream_t stream)
   const dim3 grid(unsigned(a.rows), unsigned((a.cols + kChunk - 1) / kChunk));
   const dim3 block(unsigned(32 * (a.heads / 16)));
   // Two n-tiles per warp step: measured 1% faster than one on the H100 (device_bench).
-  if (lean_kernel()) {
-    switch (a.heads) {
-      case 16: return launch_lean<1>(a, t, grid, block, stream);
-      case 32: return launch_lean<2>(a, t, grid, block, stream);
-      case 64: return launch_lean<4>(a, t, grid, block, stream);
-      default: return launch_lean<8>(a, t, grid, block, stream);
-    }
-  }
+  if (lean_level() == 2) return launch_lean_heads<2>(a, t, grid, block, stream);
+  if (lean_level() == 1) return launch_lean_heads<1>(a, t, grid, block, stream);
   switch (a.head_dim) {
-    case 32: hipLaunchKernelGGL((logits_fast_kernel<1, 2, false, 0, Tokens>), grid, block, 0, stream, a, t); break;
-    case 64: hipLaunchKernelGGL((logits_fast_kernel<2, 2, false, 0, Tokens>), grid, block, 0, stream, a, t); break;
-    default: hipLaunchKernelGGL((logits_fast_kernel<4, 2, false, 0, Tokens>), grid, block, 0, stream, a, t); break;
+    case 32: hipLaunchKernelGGL((logits_fast_kernel<1, 2, 0, 0, Tokens>), grid, block, 0, stream, a, t); break;
+    case 64: hipLaunchKernelGGL((logits_fast_kernel<2, 2, 0, 0, Tokens>), grid, block, 0, stream, a, t); break;
+    default: hipLaunchKernelGGL((logits_fast_kernel<4, 2, 0, 0, Tokens>), grid, block, 0, stream, a, t); break;
   }
 }
 

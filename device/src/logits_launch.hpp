@@ -81,6 +81,11 @@ struct PagedTokens {
   }
   MQA_HD TokenAddress token_at(int32_t row, int64_t s, const int32_t* pages, const BlockCursor& bc) const {
     if (!caches_pages()) return view.token(row / next_n, s);
+    return token_at_cached(s, pages, bc);
+  }
+  // The copy loop's branch-free path: pages cached and 16-byte copies aligned.
+  MQA_HD bool direct_ok() const { return caches_pages() && vector_ok != 0; }
+  MQA_HD TokenAddress token_at_cached(int64_t s, const int32_t* pages, const BlockCursor& bc) const {
     const uint32_t B = uint32_t(view.cache.page.page_size), rel = uint32_t(s - bc.first);
     uint32_t q = uint32_t((uint64_t(rel) * bc.recip) >> 32), slot = rel - q * B;
     if (slot >= B) ++q, slot -= B;
@@ -118,6 +123,8 @@ struct RaggedTokens {
   struct BlockCursor {};
   MQA_HD BlockCursor block_cursor(int64_t) const { return {}; }
   MQA_HD TokenAddress token_at(int32_t, int64_t s, const int32_t*, const BlockCursor&) const { return {s, 0}; }
+  MQA_HD bool direct_ok() const { return vector_ok != 0; }
+  MQA_HD TokenAddress token_at_cached(int64_t s, const int32_t*, const BlockCursor&) const { return {s, 0}; }
   MQA_HD int64_t piece_offset(int32_t d) const { return d; }
   MQA_HD const uint8_t* value_at(const TokenAddress& a, int64_t piece) const { return k + a.page * head_dim + piece; }
   MQA_HD const uint8_t* scale_at(const TokenAddress& a, const BlockCursor&) const {
