@@ -17,6 +17,7 @@
 # Logs go to $OUT (default out/device). Exit status: non-zero when any step fails.
 #
 #   scripts/device_check.sh [--quick]     (--quick: fewer cases, no sanitizers)
+#   PREBUILT=dir|tarball with device_sweep, device_bench, test_device, mqa-harness and lib/
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${OUT:-$root/out/device}
@@ -25,6 +26,11 @@ prebuilt=${PREBUILT:-}
 jobs=${JOBS:-$(nproc)}
 cases=${CASES:-400}
 deployed_l=${DEPLOYED_L:-131072}
+# PREBUILT may also be a tarball of such a directory (e.g. .devperf/prebuilt.tar.xz, small enough
+# to travel to the GPU machine): it is unpacked first.
+if [[ -n "$prebuilt" && -f "$prebuilt" ]]; then
+  mkdir -p /tmp/mqa-prebuilt && tar xf "$prebuilt" -C /tmp/mqa-prebuilt && prebuilt=/tmp/mqa-prebuilt
+fi
 quick=0
 [[ "${1:-}" == "--quick" ]] && quick=1 && cases=${CASES:-80} && deployed_l=${DEPLOYED_L:-16384}
 mkdir -p "$out"
