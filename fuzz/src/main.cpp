@@ -2,6 +2,7 @@
 // with ONE call here; a subcommand reports a non-zero exit code by throwing CLI::RuntimeError.
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <unistd.h>
 
 #include "mqa/fuzz.hpp"
 #include "mqa/golden_cli.hpp"
@@ -16,7 +17,7 @@ int main(int argc, char** argv) {
   bool quick = false;
   selfcheck->add_flag("--quick", quick, "A smaller edge matrix");
   selfcheck->callback([&] {
-    if (mqa::run_selfcheck(std::cout, {.quick = quick}) != 0) throw CLI::RuntimeError(1);
+    if (mqa::run_selfcheck(std::cout, {.quick = quick, .progress = isatty(STDOUT_FILENO) != 0}) != 0) throw CLI::RuntimeError(1);
   });
   try {
     app.parse(argc, argv);

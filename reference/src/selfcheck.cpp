@@ -27,7 +27,8 @@ struct Row {
 using Clock = std::chrono::steady_clock;
 
 // Runs one group of cases; each case returns "" on success or a description of the failure.
-Row run_group(std::ostream& out, const std::string& name, const std::vector<std::function<std::string()>>& cases) {
+Row run_group(std::ostream& out, const std::string& name, const std::vector<std::function<std::string()>>& cases,
+              bool progress) {
   Row row{name, 0, 0, 0.0, ""};
   const auto t0 = Clock::now();
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -37,7 +38,7 @@ Row run_group(std::ostream& out, const std::string& name, const std::vector<std:
       if (row.failures++ == 0) row.first_failure = err;
     }
     const double el = std::chrono::duration<double>(Clock::now() - t0).count();
-    if ((i + 1) % 16 == 0 || i + 1 == cases.size()) {
+    if (progress && ((i + 1) % 16 == 0 || i + 1 == cases.size())) {
       const double rate = double(i + 1) / std::max(el, 1e-9);
       out << "\r  " << std::left << std::setw(28) << name << std::right << std::setw(6) << (i + 1) << "/"
           << cases.size() << " cases  " << std::fixed << std::setprecision(1) << rate << " cases/s  failures "
@@ -45,7 +46,7 @@ Row run_group(std::ostream& out, const std::string& name, const std::vector<std:
     }
   }
   row.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  out << '\n';
+  if (progress) out << '\n';
   return row;
 }
 
@@ -166,7 +167,7 @@ int run_selfcheck(std::ostream& out, const SelfcheckOptions& opt) {
   std::vector<Row> rows;
 
   rows.push_back(run_group(out, "fp8 codecs (256 codes)", {[] { return codec_case(Fp8Encoding::e4m3fn); },
-                                                          [] { return codec_case(Fp8Encoding::e4m3fnuz); }}));
+                                                          [] { return codec_case(Fp8Encoding::e4m3fnuz); }}, opt.progress));
 
   std::vector<std::function<std::string()>> layouts;
   for (int32_t D : {32, 64, 128}) {
@@ -175,7 +176,7 @@ int run_selfcheck(std::ostream& out, const SelfcheckOptions& opt) {
       for (PageLayoutKind k : {PageLayoutKind::standard, PageLayoutKind::preshuffle16})
         layouts.push_back([=] { return layout_case(k, B, D); });
   }
-  rows.push_back(run_group(out, "layout bijection+inverse", layouts));
+  rows.push_back(run_group(out, "layout bijection+inverse", layouts, opt.progress));
 
   std::vector<std::function<std::string()>> writes;
   uint64_t seed = 1;
@@ -189,7 +190,7 @@ int run_selfcheck(std::ostream& out, const SelfcheckOptions& opt) {
         writes.push_back([=] { return write_gather_case(k, B, D, L, high, seed); });
         ++seed;
       }
-  rows.push_back(run_group(out, "write->gather, convert", writes));
+  rows.push_back(run_group(out, "write->gather, convert", writes, opt.progress));
 
   std::vector<std::function<std::string()>> logits;
   for (int32_t B : {16, 64})
@@ -201,7 +202,7 @@ int run_selfcheck(std::ostream& out, const SelfcheckOptions& opt) {
           ++seed;
         }
   logits.push_back([&] { return logits_case(PageLayoutKind::standard, 1, 1, 16, 64, 77, seed++); });
-  rows.push_back(run_group(out, "paged logits fast==naive", logits));
+  rows.push_back(run_group(out, "paged logits fast==naive", logits, opt.progress));
 
   int failures = 0;
   out << "\n" << std::left << std::setw(30) << "check" << std::right << std::setw(8) << "cases" << std::setw(10)
