@@ -7,10 +7,10 @@
 #   3. the bit-exact sweep: random cases over every shape of the issue + the deployed
 #      DeepSeek-V3.2 decode shapes up to L = $DEPLOYED_L, sentinels, table of mismatches;
 #      then the opt-in wgmma kernel (MQA_FAST_KERNEL=wgmma) and the earlier mma.sync kernels
-#      (lean1, mma1) through logits sweeps;
+#      (lean2, lean1, mma1) through logits sweeps;
 #   4. compute-sanitizer memcheck on a smaller sweep, racecheck on the logits kernels;
 #   5. the device benchmark (paged logits vs measured copy bandwidth): the default mma.sync
-#      kernel (lean2), the earlier ones (MQA_FAST_KERNEL=lean1, mma1) and the opt-in wgmma kernel;
+#      kernel (tw1), the earlier ones (MQA_FAST_KERNEL=lean2, lean1, mma1) and the opt-in wgmma kernel;
 #   6. the fuzz campaign against the HIP kernels (mqa-harness fuzz --kernel builtin-hip); the
 #      harness is built here with the rest, else taken from $PREBUILT (with $PREBUILT/lib on
 #      LD_LIBRARY_PATH for its HDF5 libraries, if this machine lacks them).
@@ -93,8 +93,9 @@ fi
 [[ -n "$bin_sweep" ]] && MQA_FAST_KERNEL=wgmma run_step sweep_wgmma 300 "$bin_sweep" --cases "$((cases / 2))" \
   --logits-only --deployed-L 16384
 
-# The earlier mma.sync kernels stay selectable (MQA_FAST_KERNEL=lean1 | mma1) and bit-exact.
-[[ -n "$bin_sweep" ]] && run_step sweep_alt 300 bash -c "MQA_FAST_KERNEL=lean1 '$bin_sweep' --cases 60 --logits-only \
+# The earlier mma.sync kernels stay selectable (MQA_FAST_KERNEL=lean2 | lean1 | mma1) and bit-exact.
+[[ -n "$bin_sweep" ]] && run_step sweep_alt 300 bash -c "MQA_FAST_KERNEL=lean2 '$bin_sweep' --cases 60 --logits-only \
+  --deployed-L 0 && MQA_FAST_KERNEL=lean1 '$bin_sweep' --cases 60 --logits-only \
   --deployed-L 0 && MQA_FAST_KERNEL=mma1 '$bin_sweep' --cases 60 --logits-only --deployed-L 0"
 
 # ---- 4. sanitizers (one log) ----
@@ -106,7 +107,7 @@ fi
 
 # ---- 5. benchmark (default kernel, then the earlier mma.sync kernels and the opt-in wgmma one) ----
 [[ -n "$bin_bench" ]] && run_step bench 300 bash -c "'$bin_bench' --reps 40 && \
-  for k in lean1 mma1 wgmma; do echo && echo \"fast kernel MQA_FAST_KERNEL=\$k:\" && \
+  for k in lean2 lean1 mma1 wgmma; do echo && echo \"fast kernel MQA_FAST_KERNEL=\$k:\" && \
   MQA_FAST_KERNEL=\$k '$bin_bench' --reps 40 --fast-only | sed -n '/^layout/,/^\$/p'; done"
 
 # ---- 6. fuzz campaign against the HIP kernels (repro files, if any, land in $out) ----

@@ -20,6 +20,7 @@
 #include "epilogue.hpp"
 #include "logits_launch.hpp"
 #include "fast_limbs.hpp"
+#include "fast_token_warps.hpp"
 
 namespace mqa::device::detail {
 
@@ -133,7 +134,8 @@ constexpr int lean_min_blocks(int w) { return w > 1 ? 16 / w : (w == 1 ? 4 : 0);
 
 // KS = head_dim / 32 mma k-steps; NT = n-tiles (8 tokens each) a warp works on at once.
 // kLean selects the kernel (MQA_FAST_KERNEL): 0 = mma1, the first one (kW = 0: W read at run
-// time); 1 = lean1; 2 = lean2, the default. Bit-identical outputs, measured in device/README.md.
+// time); 1 = lean1; 2 = lean2 (the default before tw1, fast_token_warps.hpp, and still tw1's
+// fallback where that one does not fit). Bit-identical outputs, measured in device/README.md.
 //  lean1: division-free copies (PagedTokens::token_at), and NaN decided per row (a NaN code in q
 //         makes every logit of the row NaN: that head's a_h is NaN for every token) and per token
 //         (a NaN code in k makes every a_h NaN), applied to the final logit instead of testing
@@ -345,15 +347,39 @@ __global__ void __launch_bounds__(kW > 0 ? 32 * kW : 32 * kMaxWarps, lean_min_bl
   }
 }
 
-// MQA_FAST_KERNEL selects an mma.sync kernel: mma1 (the first one), lean1, lean2; unset: kDefaultLean.
-constexpr int kDefaultLean = 2;
+// MQA_FAST_KERNEL selects an mma.sync kernel: mma1 (the first one), lean1, lean2, tw1 (the
+// token-warp kernel, fast_token_warps.hpp; where it does not fit, lean2); unset: kDefaultLean.
+constexpr int kTokenWarpLevel = 3;
+constexpr int kDefaultLean = kTokenWarpLevel;
 int lean_level() {
   static const int level = [] {
     const char* e = std::getenv("MQA_FAST_KERNEL");
     const std::string v = e == nullptr ? "" : e;
-    return v == "mma1" ? 0 : v == "lean1" ? 1 : v == "lean2" ? 2 : kDefaultLean;
+    return v == "mma1" ? 0 : v == "lean1" ? 1 : v == "lean2" ? 2 : v == "tw1" ? kTokenWarpLevel : kDefaultLean;
   }();
   return level;
+}
+
+template <int kH, class Tokens>
+void launch_token_warps_dim(const LogitsDeviceArgs& a, const Tokens& t, dim3 grid, hipStream_t stream) {
+  const dim3 block(unsigned(32 * kTwWarps));
+  switch (a.head_dim) {
+    case 32: hipLaunchKernelGGL((logits_token_warp_kernel<1, kH, Tokens>), grid, block, 0, stream, a, t); break;
+    case 64: hipLaunchKernelGGL((logits_token_warp_kernel<2, kH, Tokens>), grid, block, 0, stream, a, t); break;
+    default: hipLaunchKernelGGL((logits_token_warp_kernel<4, kH, Tokens>), grid, block, 0, stream, a, t); break;
+  }
+}
+
+// The token-warp kernel covers heads <= 64 with cached pages and aligned 16-byte copies.
+template <class Tokens>
+bool launch_token_warps(const LogitsDeviceArgs& a, const Tokens& t, dim3 grid, hipStream_t stream) {
+  if (!t.direct_ok() || a.heads > 64) return false;
+  switch (a.heads) {
+    case 16: launch_token_warps_dim<16>(a, t, grid, stream); break;
+    case 32: launch_token_warps_dim<32>(a, t, grid, stream); break;
+    default: launch_token_warps_dim<64>(a, t, grid, stream); break;
+  }
+  return true;
 }
 
 template <int kLean, int kW, class Tokens>
@@ -384,7 +410,8 @@ void launch_fast(const LogitsDeviceArgs& a, const Tokens& t, hipStream_t stream)
   const dim3 grid(unsigned(a.rows), unsigned((a.cols + kChunk - 1) / kChunk));
   const dim3 block(unsigned(32 * (a.heads / 16)));
   // Two n-tiles per warp step: measured 1% faster than one on the H100 (device_bench).
-  if (lean_level() == 2) return launch_lean_heads<2>(a, t, grid, block, stream);
+  if (lean_level() == kTokenWarpLevel && launch_token_warps(a, t, grid, stream)) return;
+  if (lean_level() >= 2) return launch_lean_heads<2>(a, t, grid, block, stream);
   if (lean_level() == 1) return launch_lean_heads<1>(a, t, grid, block, stream);
   switch (a.head_dim) {
     case 32: hipLaunchKernelGGL((logits_fast_kernel<1, 2, 0, 0, Tokens>), grid, block, 0, stream, a, t); break;
