@@ -64,7 +64,52 @@ __device__ inline void tw_issue(TokenWarpShared<KS, kH>& sh, int warp, int lane,
   cp_async_commit();
 }
 
-template <int KS, int kH, class Tokens>
+// q's limbs for one B-fragment slot idx = (nt * KS + kk) * 32 + lane, in B-fragment order; word b
+// of (n-tile nt, k-step kk, lane) = codes of head nt*8 + lane/4 at bytes (lane%4) * 8KS +
+// (2kk + b) * 4 .. + 3 (the permuted k order). tw_q_word_ptr: where word b's 4 codes are.
+template <int KS>
+__device__ inline const uint8_t* tw_q_word_ptr(const uint8_t* q, int idx, int b) {
+  constexpr int D = 32 * KS;
+  const int ln = idx % 32, kk = (idx / 32) % KS, nt = idx / (32 * KS);
+  return q + (nt * 8 + ln / 4) * D + (ln % 4) * 8 * KS + (2 * kk + b) * 4;
+}
+// Builds slot idx from its two q words x[0], x[1] (4 codes each, code i in byte i); returns the NaN flags.
+template <int KS, int kH>
+__device__ inline uint32_t tw_build_q_slot_words(TokenWarpShared<KS, kH>& sh, int idx, const uint32_t x[2]) {
+  const int ln = idx % 32, kk = (idx / 32) % KS, nt = idx / (32 * KS);
+  uint32_t wv[2][4], nan = 0;
+#pragma unroll
+  for (int b = 0; b < 2; ++b) {
+    uint32_t e[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) e[i] = sh.lut[(x[b] >> (8 * i)) & 0xFFu];
+    transpose_limbs(e, wv[b]);
+    nan |= wv[b][3];
+  }
+  sh.qf01[nt][kk][ln] = make_uint4(wv[0][0], wv[1][0], wv[0][1], wv[1][1]);
+  sh.qf2[nt][kk][ln] = make_uint2(wv[0][2], wv[1][2]);
+  return nan;
+}
+// q words from possibly unaligned bytes (tw1's loads).
+template <int KS>
+__device__ inline void tw_q_words_bytes(const uint8_t* q, int idx, uint32_t x[2]) {
+#pragma unroll
+  for (int b = 0; b < 2; ++b) {
+    const uint8_t* qp = tw_q_word_ptr<KS>(q, idx, b);
+    x[b] = uint32_t(qp[0]) | (uint32_t(qp[1]) << 8) | (uint32_t(qp[2]) << 16) | (uint32_t(qp[3]) << 24);
+  }
+}
+template <int KS>
+__device__ inline void tw_q_words_aligned(const uint8_t* q, int idx, uint32_t x[2]) {
+#pragma unroll
+  for (int b = 0; b < 2; ++b) x[b] = *reinterpret_cast<const uint32_t*>(tw_q_word_ptr<KS>(q, idx, b));
+}
+
+// kVariant 0 = tw1; 1 = tw2: the q-limb build unrolled at compile time with 4-byte q loads, so a
+// thread's q loads are all in flight at once instead of one slot's loads per global round trip;
+// 2 = tw3: tw2 with the q loads issued before the block's first barrier, so their round trip
+// overlaps the block-table, weight and limb-table set-up instead of following it.
+template <int KS, int kH, class Tokens, int kVariant>
 __global__ void __launch_bounds__(32 * kTwWarps, 4) logits_token_warp_kernel(LogitsDeviceArgs a, Tokens tokens) {
   using Shared = TokenWarpShared<KS, kH>;
   constexpr int D = 32 * KS, kNTiles = Shared::kNTiles, kRawRow = Shared::kRawRow, kThreads = 32 * kTwWarps;
@@ -84,6 +129,14 @@ __global__ void __launch_bounds__(32 * kTwWarps, 4) logits_token_warp_kernel(Log
   const int64_t hi = c1 < span.end ? c1 : span.end;
   if (lo >= hi) return;
 
+  constexpr int kQSlots = Shared::kNTiles * KS * 32, kQIters = (kQSlots + kThreads - 1) / kThreads;
+  const uint8_t* q = a.q + int64_t(r) * kH * D;
+  const bool q_aligned = (reinterpret_cast<uintptr_t>(q) & 3u) == 0;
+  uint32_t qx[kQIters][2];
+  if (kVariant == 2 && q_aligned)
+#pragma unroll
+    for (int j = 0; j < kQIters; ++j)
+      if (kQSlots % kThreads == 0 || tid + j * kThreads < kQSlots) tw_q_words_aligned<KS>(q, tid + j * kThreads, qx[j]);
   for (int64_t i = tid; i < tokens.pages_needed(lo, hi); i += kThreads) sh.pages[i] = tokens.page_entry(r, lo, i);
   for (int i = tid; i < 256; i += kThreads) sh.lut[i] = limb_entry(uint8_t(i), a.encoding);
   for (int i = tid; i < kH; i += kThreads) sh.w[i] = a.weights[int64_t(r) * kH + i];
@@ -97,24 +150,20 @@ __global__ void __launch_bounds__(32 * kTwWarps, 4) logits_token_warp_kernel(Log
     tw_issue<KS, kH>(sh, warp, lane, 0, tokens, first, n, lo, cursor, piece);
   }
 
-  // q's limbs in B-fragment order; word b of (n-tile nt, k-step kk, lane) = codes of head
-  // nt*8 + lane/4 at bytes (lane%4) * 8KS + (2kk + b) * 4 .. + 3 (the permuted k order).
   uint32_t q_nan = 0;
-  const uint8_t* q = a.q + int64_t(r) * kH * D;
-  for (int idx = tid; idx < kNTiles * KS * 32; idx += kThreads) {
-    const int ln = idx % 32, kk = (idx / 32) % KS, nt = idx / (32 * KS);
-    uint32_t wv[2][4];
+  if (kVariant >= 1 && q_aligned) {
 #pragma unroll
-    for (int b = 0; b < 2; ++b) {
-      const uint8_t* qp = q + (nt * 8 + ln / 4) * D + (ln % 4) * 8 * KS + (2 * kk + b) * 4;
-      uint32_t e[4];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) e[i] = sh.lut[qp[i]];
-      transpose_limbs(e, wv[b]);
-      q_nan |= wv[b][3];
+    for (int j = 0; j < kQIters; ++j)
+      if (kQSlots % kThreads == 0 || tid + j * kThreads < kQSlots) {
+        if (kVariant == 1) tw_q_words_aligned<KS>(q, tid + j * kThreads, qx[j]);
+        q_nan |= tw_build_q_slot_words<KS, kH>(sh, tid + j * kThreads, qx[j]);
+      }
+  } else {
+    for (int idx = tid; idx < kQSlots; idx += kThreads) {
+      uint32_t x[2];
+      tw_q_words_bytes<KS>(q, idx, x);
+      q_nan |= tw_build_q_slot_words<KS, kH>(sh, idx, x);
     }
-    sh.qf01[nt][kk][ln] = make_uint4(wv[0][0], wv[1][0], wv[0][1], wv[1][1]);
-    sh.qf2[nt][kk][ln] = make_uint2(wv[0][2], wv[1][2]);
   }
   // A NaN code in q makes every logit of the row NaN (that head's a_h is NaN for every token).
   const bool row_nan = __syncthreads_or(int(q_nan != 0)) != 0;

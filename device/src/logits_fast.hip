@@ -347,37 +347,44 @@ __global__ void __launch_bounds__(kW > 0 ? 32 * kW : 32 * kMaxWarps, lean_min_bl
   }
 }
 
-// MQA_FAST_KERNEL selects an mma.sync kernel: mma1 (the first one), lean1, lean2, tw1 (the
-// token-warp kernel, fast_token_warps.hpp; where it does not fit, lean2); unset: kDefaultLean.
+// MQA_FAST_KERNEL selects an mma.sync kernel: mma1 (the first one), lean1, lean2, tw1 / tw2 /
+// tw3 (the token-warp kernels, fast_token_warps.hpp, differing only in the per-block q-limb
+// set-up; where they do not fit, lean2); unset: kDefaultLean (tw3, 1.5-2% faster than tw1 on H100).
 constexpr int kTokenWarpLevel = 3;
-constexpr int kDefaultLean = kTokenWarpLevel;
+constexpr int kDefaultLean = kTokenWarpLevel + 2;  // tw3
 int lean_level() {
   static const int level = [] {
     const char* e = std::getenv("MQA_FAST_KERNEL");
     const std::string v = e == nullptr ? "" : e;
-    return v == "mma1" ? 0 : v == "lean1" ? 1 : v == "lean2" ? 2 : v == "tw1" ? kTokenWarpLevel : kDefaultLean;
+    return v == "mma1"    ? 0
+           : v == "lean1" ? 1
+           : v == "lean2" ? 2
+           : v == "tw1"   ? kTokenWarpLevel
+           : v == "tw2"   ? kTokenWarpLevel + 1
+           : v == "tw3"   ? kTokenWarpLevel + 2
+                          : kDefaultLean;
   }();
   return level;
 }
 
-template <int kH, class Tokens>
+template <int kH, int kVariant, class Tokens>
 void launch_token_warps_dim(const LogitsDeviceArgs& a, const Tokens& t, dim3 grid, hipStream_t stream) {
   const dim3 block(unsigned(32 * kTwWarps));
   switch (a.head_dim) {
-    case 32: hipLaunchKernelGGL((logits_token_warp_kernel<1, kH, Tokens>), grid, block, 0, stream, a, t); break;
-    case 64: hipLaunchKernelGGL((logits_token_warp_kernel<2, kH, Tokens>), grid, block, 0, stream, a, t); break;
-    default: hipLaunchKernelGGL((logits_token_warp_kernel<4, kH, Tokens>), grid, block, 0, stream, a, t); break;
+    case 32: hipLaunchKernelGGL((logits_token_warp_kernel<1, kH, Tokens, kVariant>), grid, block, 0, stream, a, t); break;
+    case 64: hipLaunchKernelGGL((logits_token_warp_kernel<2, kH, Tokens, kVariant>), grid, block, 0, stream, a, t); break;
+    default: hipLaunchKernelGGL((logits_token_warp_kernel<4, kH, Tokens, kVariant>), grid, block, 0, stream, a, t); break;
   }
 }
 
 // The token-warp kernel covers heads <= 64 with cached pages and aligned 16-byte copies.
-template <class Tokens>
+template <int kVariant, class Tokens>
 bool launch_token_warps(const LogitsDeviceArgs& a, const Tokens& t, dim3 grid, hipStream_t stream) {
   if (!t.direct_ok() || a.heads > 64) return false;
   switch (a.heads) {
-    case 16: launch_token_warps_dim<16>(a, t, grid, stream); break;
-    case 32: launch_token_warps_dim<32>(a, t, grid, stream); break;
-    default: launch_token_warps_dim<64>(a, t, grid, stream); break;
+    case 16: launch_token_warps_dim<16, kVariant>(a, t, grid, stream); break;
+    case 32: launch_token_warps_dim<32, kVariant>(a, t, grid, stream); break;
+    default: launch_token_warps_dim<64, kVariant>(a, t, grid, stream); break;
   }
   return true;
 }
@@ -410,7 +417,9 @@ void launch_fast(const LogitsDeviceArgs& a, const Tokens& t, hipStream_t stream)
   const dim3 grid(unsigned(a.rows), unsigned((a.cols + kChunk - 1) / kChunk));
   const dim3 block(unsigned(32 * (a.heads / 16)));
   // Two n-tiles per warp step: measured 1% faster than one on the H100 (device_bench).
-  if (lean_level() == kTokenWarpLevel && launch_token_warps(a, t, grid, stream)) return;
+  if (lean_level() == kTokenWarpLevel && launch_token_warps<0>(a, t, grid, stream)) return;
+  if (lean_level() == kTokenWarpLevel + 1 && launch_token_warps<1>(a, t, grid, stream)) return;
+  if (lean_level() == kTokenWarpLevel + 2 && launch_token_warps<2>(a, t, grid, stream)) return;
   if (lean_level() >= 2) return launch_lean_heads<2>(a, t, grid, block, stream);
   if (lean_level() == 1) return launch_lean_heads<1>(a, t, grid, block, stream);
   switch (a.head_dim) {
