@@ -73,6 +73,8 @@ std::string layout_case(PageLayoutKind kind, int32_t B, int32_t D) {
   for (int32_t t = 0; t < B; ++t)
     for (int32_t d = 0; d < D; ++d) {
       const int64_t off = p.value_offset(t, d);
+      // The spec's formula restated on purpose: an oracle independent of layout.hpp, not a second
+      // addressing path (nothing reads the cache through it).
       const int64_t naive = kind == PageLayoutKind::standard
                                 ? int64_t(t) * D + d
                                 : (t / 16) * 16 * int64_t(D) + (d / 16) * 256 + (t % 16) * 16 + d % 16;
