@@ -15,7 +15,7 @@ namespace {
 std::string quote(const std::string& s);
 
 const char* const kOps[] = {"quant_cache", "gather", "paged_logits", "ragged_logits"};
-const char* const kDists[] = {"friendly", "randn", "adversarial"};
+const char* const kDists[] = {"friendly", "randn", "adversarial", "exact_dot"};
 const char* const kRanges[] = {"causal", "random", "full"};
 
 std::string join(const std::vector<int32_t>& v, size_t row, char row_sep) {

@@ -183,12 +183,12 @@ CaseTensors materialize(const CaseDescriptor& din, bool expected) {
   for (const auto& [ps, cs] : tokens) { t.slots.push_back(ps); t.slots_compact.push_back(cs); }
 
   // ---- K source and the write --------------------------------------------------------------
-  t.cache_from_source = d.op == CaseOp::quant_cache || d.dist != ValueDist::friendly;
+  t.cache_from_source = d.op == CaseOp::quant_cache || (d.dist != ValueDist::friendly && d.dist != ValueDist::exact_dot);
   const QuantParams qp{d.quant, d.encoding, d.ue8m0};
   if (t.cache_from_source) {
     fill_k_source(d, T, t.k);
     quantize_and_cache(t.k, t.slots_compact, qp, t.cache);
-  } else {  // friendly: small-integer codes, power-of-two scales, stored directly; the source
+  } else {  // friendly / exact_dot: small-integer codes and their scales stored directly; the source
             // is their exact dequantised value (a caller re-quantising it gets other codes)
     t.k.assign(size_t(T * D), 0.0f);
     std::vector<uint8_t> codes(static_cast<size_t>(D));

@@ -74,8 +74,14 @@ void friendly_token(const CaseDescriptor& d, int64_t token, uint8_t* codes, floa
     const int v = int(rng.below(kStreamFriendlyCode, uint64_t(token * D + i), 9)) - 4;
     codes[i] = fp8_encode(float(v), d.encoding);
   }
-  for (int64_t q = 0; q < D / d.quant_block; ++q)
-    scales[q] = pow2(int(rng.below(kStreamFriendlyScale, uint64_t(token * D + q), 5)) - 4);
+  for (int64_t q = 0; q < D / d.quant_block; ++q) {
+    const uint64_t key = uint64_t(token * D + q);
+    if (d.dist == ValueDist::exact_dot)  // any fp32 in [2^-8, 2^2): all 23 fraction bits random
+      scales[q] = pow2(int(rng.below(kStreamFriendlyScale, key, 10)) - 8) *
+                  f32_from_bits(0x3F800000u | (rng.u32(kStreamKToken, key) >> 9));
+    else
+      scales[q] = pow2(int(rng.below(kStreamFriendlyScale, key, 5)) - 4);
+  }
 }
 
 void fill_q(const CaseDescriptor& d, int64_t rows, std::vector<uint8_t>& q) {
@@ -87,6 +93,7 @@ void fill_q(const CaseDescriptor& d, int64_t rows, std::vector<uint8_t>& q) {
     const uint64_t u = uint64_t(i);
     switch (d.dist) {
       case ValueDist::friendly:
+      case ValueDist::exact_dot:
         q[size_t(i)] = fp8_encode(float(int(rng.below(kStreamQ, u, 9)) - 4), d.encoding);
         break;
       case ValueDist::randn:
@@ -122,6 +129,9 @@ void fill_weights(const CaseDescriptor& d, int64_t rows, std::vector<float>& w) 
         break;
       case ValueDist::randn:
         w[size_t(i)] = randn_like(rng, kStreamWeights, u) * 0.125f;
+        break;
+      case ValueDist::exact_dot:  // full-precision fp32, both signs, a few binades
+        w[size_t(i)] = randn_like(rng, kStreamWeights, u) * pow2(int(rng.below(kStreamQRow, u, 6)) - 5);
         break;
       case ValueDist::adversarial: {
         const uint32_t r = rng.u32(kStreamWeights, u);

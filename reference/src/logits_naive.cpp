@@ -50,14 +50,21 @@ float epilogue(Profile profile, const float* a, const float* w, int32_t H, float
       for (int32_t i = 0; i < step; ++i) t[i] = rn_add(t[i], t[i + step]);
     return rn_mul(t[0], kscale);
   }
+  // Group order as nvcc 13.0 compiles DeepGEMM's `sum = t(c0); sum += t(c1); ...`: the first
+  // addition is contracted around group 0's product, so group 1 is the one rounded alone.
+  auto relu = [](float x) { return x > 0.0f ? x : 0.0f; };  // fmaxf(x, 0): NaN -> 0
   float P[4][2];
-  for (int32_t c = 0; c < H / 8; ++c)
-    for (int32_t u = 0; u < 4; ++u)
-      for (int32_t par = 0; par < 2; ++par) {
-        const int32_t h = 8 * c + 2 * u + par;
-        const float relu = a[h] > 0.0f ? a[h] : 0.0f;  // fmaxf(x, 0): NaN -> 0
-        P[u][par] = c == 0 ? rn_mul(relu, w[h]) : rn_fma(relu, w[h], P[u][par]);
+  for (int32_t u = 0; u < 4; ++u)
+    for (int32_t par = 0; par < 2; ++par) {
+      const int32_t h0 = 2 * u + par;
+      if (H == 8) {
+        P[u][par] = rn_mul(relu(a[h0]), w[h0]);
+        continue;
       }
+      P[u][par] = rn_mul(relu(a[h0 + 8]), w[h0 + 8]);
+      P[u][par] = rn_fma(relu(a[h0]), w[h0], P[u][par]);
+      for (int32_t c = 2; c < H / 8; ++c) P[u][par] = rn_fma(relu(a[8 * c + h0]), w[8 * c + h0], P[u][par]);
+    }
   float V[4];
   for (int32_t u = 0; u < 4; ++u) V[u] = rn_mul(rn_add(P[u][0], P[u][1]), kscale);
   return rn_add(rn_add(V[0], V[1]), rn_add(V[2], V[3]));

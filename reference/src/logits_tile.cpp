@@ -44,16 +44,25 @@ void epilogue_exact(const double* a, int64_t T, int32_t H, int64_t c0, int64_t n
   for (int64_t x = 0; x < n; ++x) out[x] = canonical_logit(rn_mul(t[x], kscale[c0 + x]));
 }
 
-// deepgemm_sm90 profile: head h = 8c + 2u + p accumulates into P[2u+p] (c = 0 a product, then
-// fma in order of c); V[u] = RN(RN(P[2u] + P[2u+1]) * kscale); logit = RN(RN(V0+V1) + RN(V2+V3)).
+// deepgemm_sm90 profile: head h = 8c + 2u + p accumulates into P[2u+p]: group 1 a product,
+// then fma of group 0, then fma of groups 2, 3, ... in order (H = 8: group 0's product alone);
+// V[u] = RN(RN(P[2u] + P[2u+1]) * kscale); logit = RN(RN(V0+V1) + RN(V2+V3)).
 void epilogue_deepgemm(const double* a, int64_t T, int32_t H, int64_t c0, int64_t n, const float* w,
                        const float* kscale, float* t, float* out) {
+  const int32_t first = H == 8 ? 0 : 1;  // the group that is rounded alone (numerics.md)
   for (int32_t j = 0; j < 8; ++j) {
-    const double* ah = a + int64_t(j) * T + c0;
+    const double* ah = a + int64_t(8 * first + j) * T + c0;
     float* pj = t + int64_t(j) * n;
-    for (int64_t x = 0; x < n; ++x) pj[x] = rn_mul(relu_fmax(float(ah[x])), w[j]);
+    const float wh = w[8 * first + j];
+    for (int64_t x = 0; x < n; ++x) pj[x] = rn_mul(relu_fmax(float(ah[x])), wh);
   }
-  for (int32_t c = 1; c < H / 8; ++c)
+  if (first == 1)
+    for (int32_t j = 0; j < 8; ++j) {
+      const double* ah = a + int64_t(j) * T + c0;
+      float* pj = t + int64_t(j) * n;
+      for (int64_t x = 0; x < n; ++x) pj[x] = rn_fma(relu_fmax(float(ah[x])), w[j], pj[x]);
+    }
+  for (int32_t c = 2; c < H / 8; ++c)
     for (int32_t j = 0; j < 8; ++j) {
       const double* ah = a + int64_t(8 * c + j) * T + c0;
       float* pj = t + int64_t(j) * n;

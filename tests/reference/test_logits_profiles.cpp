@@ -21,16 +21,16 @@ struct HandExample {
   std::vector<int32_t> ks{0}, ke{1};
   HandExample() {
     // a_h per head, written as four integer q values each (k is all ones).
-    const int qv[H][D] = {{1, 1, 1, 0},  {0, 0, 0, 0}, {4, 0, 0, 0}, {1, 1, 0, 0},  // h0..3:  3 0 4 2
+    const int qv[H][D] = {{4, -1, 0, 0}, {0, 0, 0, 0}, {4, 0, 0, 0}, {1, 1, 0, 0},  // h0..3:  3 0 4 2
                           {0, 0, 0, 0},  {0, 0, 0, 0}, {1, 0, 0, 0}, {0, 0, 0, 0},  // h4..7:  0 0 1 0
-                          {4, -1, 0, 0}, {-4, 2, 0, 0}, {1, 0, 0, 0}, {-4, 0, 0, 0},  // h8..11: 3 -2 1 -4
+                          {1, 1, 1, 0},  {-4, 2, 0, 0}, {1, 0, 0, 0}, {-4, 0, 0, 0},  // h8..11: 3 -2 1 -4
                           {0, 0, 0, 0},  {0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}};
     for (const auto& row : qv)
       for (int v : row) q.push_back(fp8_encode(float(v), Fp8Encoding::e4m3fn));
     k.assign(D, fp8_encode(1.0f, Fp8Encoding::e4m3fn));
     w.assign(H, 1.0f);
-    w[0] = -1.0f;
-    w[8] = 1.0f + std::ldexp(1.0f, -23);
+    w[0] = 1.0f + std::ldexp(1.0f, -23);
+    w[8] = -1.0f;
     w[2] = 0.5f;
     w[10] = 0.25f;
     w[6] = std::ldexp(1.0f, -30);
@@ -60,17 +60,20 @@ uint32_t logit_bits(const RaggedLogitsProblem& p, bool naive) {
 
 }  // namespace
 
-// deepgemm_sm90, head h = 8c + 2u + p; H = 16 gives groups c = 0, 1:
-//   P[0] = fma(relu(a8)=3, w8=1+2^-23, RN(3 * -1) = -3) = 3*2^-23 exactly (fma: no rounding of 3*w8)
+// deepgemm_sm90, head h = 8c + 2u + p; H = 16 gives groups c = 0, 1, and group 1 is the one
+// rounded alone (P = RN(relu(a_{8+j}) * w_{8+j}), then P = fma(relu(a_j), w_j, P)):
+//   P[0] = fma(relu(a0)=3, w0=1+2^-23, RN(3 * -1) = -3) = 3*2^-23 exactly (fma: no rounding of 3*w0)
 //   P[1] = fma(0, 1, RN(0 * 1)) = 0             (a9 = -2 -> 0)
-//   P[2] = fma(1, 0.25, RN(4 * 0.5) = 2) = 2.25  P[3] = fma(0, 1, 2) = 2  (a11 = -4 -> 0)
-//   P[4] = P[5] = 0; P[6] = fma(0, 1, RN(1 * 2^-30)) = 2^-30; P[7] = 0
+//   P[2] = fma(4, 0.5, RN(1 * 0.25)) = 2.25     P[3] = fma(2, 1, RN(0 * 1)) = 2  (a11 = -4 -> 0)
+//   P[4] = P[5] = 0; P[6] = fma(1, 2^-30, RN(0 * 1)) = 2^-30; P[7] = 0
 //   V0 = RN(RN(3*2^-23 + 0) * 3) = 9*2^-23;  V1 = RN(RN(2.25 + 2) * 3) = 12.75
 //   V2 = 0;  V3 = RN(2^-30 * 3) = 3*2^-30
 //   RN(V0 + V1) = RN(12.75 + 1.125 ulp) = 12.75 + 1 ulp   (ulp(12.75) = 2^-20)
 //   logit = RN((12.75 + 2^-20) + RN(0 + 3*2^-30)) = 12.75 + 2^-20   -> bits 0x414C0001
+// The order matters: group 0 rounded alone would give P[0] = fma(3, -1, RN(3 * (1+2^-23))) =
+// 2^-21 and the logit 0x414C0002 (TheFirstFmaTakesGroupZero checks that).
 // exact profile, same inputs:
-//   t0 = -3, t8 = RN(3 * (1+2^-23)) = RN(3 + 1.5 ulp) = 3 + 2 ulp = 3 + 2^-21 (tie to even)
+//   t0 = RN(3 * (1+2^-23)) = RN(3 + 1.5 ulp) = 3 + 2 ulp = 3 + 2^-21 (tie to even), t8 = -3
 //   step 8: t0 = 2^-21, t2 = 2.25, t3 = 2, t6 = 2^-30, others 0
 //   step 4: t0 = 2^-21, t2 = RN(2.25 + 2^-30) = 2.25, t3 = 2
 //   step 2: t0 = 2.25 + 2^-21 (exact), t1 = 2
@@ -83,6 +86,18 @@ TEST(DeepgemmProfile, HandWorkedExampleWithFmaAndPerQuadScaling) {
   EXPECT_EQ(logit_bits(ex.problem(Profile::exact), false), 0x414C0002u);
   EXPECT_EQ(logit_bits(ex.problem(Profile::exact), true), 0x414C0002u);
   EXPECT_EQ(f32_from_bits(0x414C0001u), 12.75f + std::ldexp(1.0f, -20));
+}
+
+// With heads 0 and 8 swapped, group 1 holds (3, 1+2^-23) and group 0 (3, -1): the first fma then
+// rounds 3*(1+2^-23) alone, so the logit is 0x414C0002. A profile that rounded group 0 alone
+// (the order numerics.md gave before DeepGEMM was measured) would give 0x414C0001 on both.
+TEST(DeepgemmProfile, TheFirstFmaTakesGroupZero) {
+  HandExample ex;
+  for (int32_t d = 0; d < 4; ++d) std::swap(ex.q[size_t(d)], ex.q[size_t(8 * 4 + d)]);
+  std::swap(ex.w[0], ex.w[8]);
+  EXPECT_EQ(logit_bits(ex.problem(Profile::deepgemm_sm90), false), 0x414C0002u);
+  EXPECT_EQ(logit_bits(ex.problem(Profile::deepgemm_sm90), true), 0x414C0002u);
+  EXPECT_EQ(logit_bits(ex.problem(Profile::exact), false), 0x414C0002u);
 }
 
 TEST(DeepgemmProfile, SameOnPagedAndRaggedFromOneCache) {

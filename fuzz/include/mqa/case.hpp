@@ -29,7 +29,9 @@
 namespace mqa {
 
 enum class CaseOp : uint8_t { quant_cache = 0, gather = 1, paged_logits = 2, ragged_logits = 3 };
-enum class ValueDist : uint8_t { friendly = 0, randn = 1, adversarial = 2 };
+// exact_dot: the friendly codes (integers in [-4, 4], so every q.k sum is exact on any tensor
+// core) with arbitrary fp32 weights and k scales: the inputs that tell epilogue orders apart.
+enum class ValueDist : uint8_t { friendly = 0, randn = 1, adversarial = 2, exact_dot = 3 };
 enum class RangeGen : uint8_t { causal = 0, random = 1, full = 2, explicit_list = 3 };
 
 const char* to_string(CaseOp op);

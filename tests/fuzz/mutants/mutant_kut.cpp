@@ -127,14 +127,16 @@ float decode(uint8_t c, Fp8Encoding e) {
 float epilogue(const std::vector<float>& a, const float* w, float kscale, int32_t profile) {
   const size_t H = a.size();
   if (profile == MQA_PROFILE_DEEPGEMM_SM90) {
+    // Group 1 is rounded alone, then group 0 and groups 2.. fused in (H = 8: group 0 alone).
     float P[4][2] = {};
-    for (size_t c = 0; c < H / 8; ++c)
-      for (int u = 0; u < 4; ++u)
-        for (int p = 0; p < 2; ++p) {
-          const size_t h = 8 * c + size_t(2 * u + p);
-          const float x = kBug == missing_relu ? a[h] : std::fmax(a[h], 0.0f);
-          P[u][p] = c == 0 ? x * w[h] : std::fma(x, w[h], P[u][p]);
-        }
+    auto x = [&](size_t h) { return kBug == missing_relu ? a[h] : std::fmax(a[h], 0.0f); };
+    for (int u = 0; u < 4; ++u)
+      for (int p = 0; p < 2; ++p) {
+        const size_t j = size_t(2 * u + p);
+        if (H == 8) { P[u][p] = x(j) * w[j]; continue; }
+        P[u][p] = std::fma(x(j), w[j], x(8 + j) * w[8 + j]);
+        for (size_t c = 2; c < H / 8; ++c) P[u][p] = std::fma(x(8 * c + j), w[8 * c + j], P[u][p]);
+      }
     float V[4];
     for (int u = 0; u < 4; ++u) V[u] = (P[u][0] + P[u][1]) * kscale;
     return (V[0] + V[1]) + (V[2] + V[3]);
