@@ -90,8 +90,18 @@ Outcome compare_logits_out(const CaseTensors& t, const std::vector<float>& actua
   CompareOptions opt;
   opt.name = std::string(to_string(t.desc.op)) + " logits";
   opt.max_listed = ro.max_listed;
+  std::vector<double> bound;  // tolerance: the model's bound from the case's inputs (mqa/tolerance.hpp)
+  if (mode.kind == CompareKind::tolerance) {
+    bound = t.desc.op == CaseOp::paged_logits ? paged_logits_bounds(t.paged_problem(), t.regions, mode.tolerance(), t.logits)
+                                              : ragged_logits_bounds(t.ragged_problem(), t.regions, mode.tolerance(), t.logits);
+    bound.resize(actual.size(), 0.0);
+    opt.bound = bound;
+  }
   const CompareReport rep = compare_logits(expected, actual, t.regions, mode, coords, opt);
-  return rep.pass ? Outcome{} : Outcome{Verdict::fail, rep.to_text()};
+  if (!rep.pass) return Outcome{Verdict::fail, rep.to_text()};
+  Outcome ok;
+  if (rep.worst_ratio) ok.detail = "worst observed/bound " + std::to_string(rep.worst_ratio->ratio);
+  return ok;
 }
 
 Outcome run_paged(const KernelUnderTest& k, const CaseTensors& t, const RunOptions& ro) {

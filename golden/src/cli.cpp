@@ -37,7 +37,7 @@ void add_cli(CLI::App& app) {
   v->add_option("candidate", ver->candidate, "candidate .h5 (same case names, outputs only)")->required();
   v->add_flag("--json", ver->json, "machine-readable report on stdout");
   v->add_flag("--subset", ver->subset, "compare only the golden cases the candidate holds");
-  v->add_option("--mode", ver->logits_mode, "override the logits comparison mode, e.g. 'tolerance' or 'ulp:2'");
+  v->add_option("--mode", ver->logits_mode, "override the logits comparison mode, e.g. 'ulp:2', 'tolerance' (= tolerance:fp32: exact products, fp32 accumulation), 'tolerance:fp8_mma' (fp8 tensor-core dot), options ,bf16_out ,calc_diff:X; docs/numerics.md 'Tolerance models'");
   v->add_option("--max-listed", ver->max_listed, "mismatches listed per output")->check(CLI::NonNegativeNumber);
   v->callback([ver] { exit_with(verify(*ver, std::cout, std::cerr)); });
 

@@ -31,30 +31,16 @@ LogitsRegions regions_of(const Case& g) {
   return r;
 }
 
-uint8_t abs_code(uint8_t c, Fp8Encoding e) { return (e == Fp8Encoding::e4m3fnuz && c == 0x80) ? c : uint8_t(c & 0x7F); }
-
-// sum over heads and dims of |w * q * k * kscale| per logit, from the reference run on absolute
-// values (relu is then the identity): the `tolerance` mode's sum|terms| (numerics.md).
-std::vector<double> abs_terms(const Case& g) {
+// The tolerance model's bound of every logit (mqa/tolerance.hpp), from the case's own inputs:
+// the stored pages renumbered 0..P-1 (renaming pages changes no logit) or the gathered k rows.
+std::vector<double> tolerance_bound(const Case& g, const LogitsRegions& regions, const ToleranceSpec& spec,
+                                    std::span<const float> expected) {
   const CaseInfo& i = g.info;
   const Fp8Encoding enc = fp8_encoding_from_string(i.encoding);
-  auto abs_codes = [&](const Array& a) {
-    std::vector<uint8_t> v(a.bytes);
-    for (auto& c : v) c = abs_code(c, enc);
-    return v;
-  };
-  std::vector<float> w(g.at("weights").view<float>().begin(), g.at("weights").view<float>().end());
-  for (float& x : w) x = std::fabs(x);
-  const std::vector<uint8_t> q = abs_codes(g.at("q"));
-  std::vector<float> out(size_t(i.rows * i.logits_row_stride), 0.0f);
+  const std::span<const float> w = g.at("weights").view<float>();
+  const uint8_t* q = g.at("q").bytes.data();
   if (i.op == "paged_logits") {
     const Array& cache = g.at("cache");
-    KCache k(cache_layout(i, cache.shape[0]), 0);
-    k.bytes = cache.bytes;
-    for (int64_t p = 0; p < cache.shape[0]; ++p)
-      for (int32_t t = 0; t < i.page_size; ++t)
-        for (int32_t d = 0; d < i.head_dim; ++d) k.set_value_code(p, t, d, abs_code(k.value_code(p, t, d), enc));
-    // The reference runs on the stored pages: physical ids -> index into page_ids.
     std::unordered_map<int64_t, int32_t> compact;
     const auto ids = g.at("page_ids").view<int64_t>();
     for (size_t c = 0; c < ids.size(); ++c) compact.emplace(ids[c], int32_t(c));
@@ -62,10 +48,10 @@ std::vector<double> abs_terms(const Case& g) {
     std::vector<int32_t> tab(table.view<int32_t>().begin(), table.view<int32_t>().end());
     for (int32_t& e : tab) e = compact.count(e) ? compact[e] : -1;
     PagedLogitsProblem p;
-    p.cache = k.layout;
-    p.cache_bytes = k.bytes.data();
+    p.cache = cache_layout(i, cache.shape[0]);
+    p.cache_bytes = cache.bytes.data();
     p.encoding = enc;
-    p.q = q.data();
+    p.q = q;
     p.batch = i.batch;
     p.next_n = i.next_n;
     p.heads = i.heads;
@@ -74,32 +60,24 @@ std::vector<double> abs_terms(const Case& g) {
     p.lens_2d = i.lens_2d;
     p.table = BlockTableView{tab.data(), i.batch, int32_t(table.shape[1]), table.shape[1]};
     p.max_context_len = int32_t(i.logits_cols);
-    paged_mqa_logits(p, out.data(), i.logits_row_stride);
-  } else {
-    const std::vector<uint8_t> k = abs_codes(g.at("gathered_values"));
-    const auto sc = g.at("gathered_scales");
-    std::vector<float> kscale(size_t(i.logits_cols));
-    for (size_t n = 0; n < kscale.size(); ++n) std::memcpy(&kscale[n], sc.bytes.data() + n * size_t(sc.shape[1]), 4);
-    RaggedLogitsProblem p;
-    p.encoding = enc;
-    p.q = q.data();
-    p.M = i.rows;
-    p.heads = i.heads;
-    p.head_dim = i.head_dim;
-    p.k = k.data();
-    p.kscale = kscale.data();
-    p.N = int32_t(i.logits_cols);
-    p.weights = w.data();
-    p.ks = g.at("ks").view<int32_t>().data();
-    p.ke = g.at("ke").view<int32_t>().data();
-    ragged_mqa_logits(p, out.data(), i.logits_row_stride);
+    return paged_logits_bounds(p, regions, spec, expected);
   }
-  std::vector<double> terms(out.size());
-  const LogitsRegions r = regions_of(g);
-  for (int64_t row = 0; row < r.rows; ++row)
-    for (int64_t c = r.row[size_t(row)].valid_begin; c < r.row[size_t(row)].future_end; ++c)
-      terms[size_t(row * r.row_stride + c)] = double(out[size_t(row * r.row_stride + c)]);
-  return terms;
+  const Array& sc = g.at("gathered_scales");
+  std::vector<float> kscale(size_t(i.logits_cols));
+  for (size_t n = 0; n < kscale.size(); ++n) std::memcpy(&kscale[n], sc.bytes.data() + n * size_t(sc.shape[1]), 4);
+  RaggedLogitsProblem p;
+  p.encoding = enc;
+  p.q = q;
+  p.M = i.rows;
+  p.heads = i.heads;
+  p.head_dim = i.head_dim;
+  p.k = g.at("gathered_values").bytes.data();
+  p.kscale = kscale.data();
+  p.N = int32_t(i.logits_cols);
+  p.weights = w.data();
+  p.ks = g.at("ks").view<int32_t>().data();
+  p.ke = g.at("ke").view<int32_t>().data();
+  return ragged_logits_bounds(p, regions, spec, expected);
 }
 
 OutputResult compare_logits_dataset(const Case& g, const Array& expected, const Array& actual, const std::string& mode,
@@ -121,12 +99,10 @@ OutputResult compare_logits_dataset(const Case& g, const Array& expected, const 
   CompareOptions opt;
   opt.name = g.name + "/logits";
   opt.max_listed = max_listed;
-  std::vector<double> terms;
+  std::vector<double> bound;
   if (m.kind == CompareKind::tolerance) {
-    terms = abs_terms(g);
-    opt.abs_terms = terms;
-    // Per-head fp32 dot of D terms, weight, head sum of H terms, k-scale: D + H + 1 roundings.
-    opt.reduction_length = int64_t(i.head_dim) + i.heads + 1;
+    bound = tolerance_bound(g, regions, m.tolerance(), expected.view<float>());
+    opt.bound = bound;
   }
   const CompareReport rep = compare_logits(expected.view<float>(), actual.view<float>(), regions, m, coords, opt);
   return OutputResult{g.name, "logits", mode, rep.pass, rep.to_text(), rep.to_json()};

@@ -43,9 +43,11 @@ std::string CompareMode::to_string() const {
   switch (kind) {
     case CompareKind::bitwise: s = "bitwise"; break;
     case CompareKind::ulp: s = "ulp:" + std::to_string(max_ulp); break;
-    case CompareKind::tolerance: s = "tolerance"; break;
+    case CompareKind::tolerance:
+      s = model == ToleranceModel::fp32_accum ? "tolerance" : std::string("tolerance:") + mqa::to_string(model);
+      break;
   }
-  if (zero_sign_equal) s += ",zero_sign_equal";
+  if (zero_sign_equal && kind != CompareKind::tolerance) s += ",zero_sign_equal";
   if (future) s += ",future";
   if (clean) s += ",clean";
   if (sentinel) {
@@ -59,6 +61,7 @@ std::string CompareMode::to_string() const {
     std::snprintf(buf, sizeof buf, ",calc_diff:%.17g", *max_calc_diff);
     s += buf;
   }
+  if (bf16_out) s += ",bf16_out";
   return s;
 }
 
@@ -75,19 +78,33 @@ CompareMode CompareMode::parse(const std::string& s) {
   const std::string& head = parts[0];
   if (head == "bitwise") {
     m.kind = CompareKind::bitwise;
-  } else if (head == "tolerance") {
+  } else if (head == "tolerance" || head.rfind("tolerance:", 0) == 0) {
     m.kind = CompareKind::tolerance;
+    m.zero_sign_equal = true;  // always, in tolerance modes (compare.hpp)
+    if (head.size() > 9) {
+      const std::string model = head.substr(10);
+      if (model == "fp32") m.model = ToleranceModel::fp32_accum;
+      else if (model == "fp8_mma") m.model = ToleranceModel::fp8_mma;
+      else bad_mode(s, "unknown tolerance model '" + model + "' (known: fp32, fp8_mma)");
+    }
   } else if (head.rfind("ulp:", 0) == 0) {
     m.kind = CompareKind::ulp;
     m.max_ulp = uint32_t(parse_unsigned(s, head.substr(4), 10, std::numeric_limits<uint32_t>::max()));
   } else {
-    bad_mode(s, "expected 'bitwise', 'ulp:N' or 'tolerance' first");
+    bad_mode(s, "expected 'bitwise', 'ulp:N', 'tolerance', 'tolerance:fp32' or 'tolerance:fp8_mma' first");
   }
   bool seen_writes = false;
   for (size_t i = 1; i < parts.size(); ++i) {
     const std::string& o = parts[i];
     auto once = [&](bool already) { if (already) bad_mode(s, "option '" + o + "' given twice"); };
-    if (o == "zero_sign_equal") { once(m.zero_sign_equal); m.zero_sign_equal = true; }
+    if (o == "zero_sign_equal") {
+      if (m.kind != CompareKind::tolerance) once(m.zero_sign_equal);
+      m.zero_sign_equal = true;
+    } else if (o == "bf16_out") {
+      if (m.kind != CompareKind::tolerance) bad_mode(s, "bf16_out is an option of the tolerance modes");
+      once(m.bf16_out);
+      m.bf16_out = true;
+    }
     else if (o == "future") { once(m.future); m.future = true; }
     else if (o == "clean") { once(m.clean); m.clean = true; }
     else if (o.rfind("sentinel:", 0) == 0) {
@@ -104,7 +121,7 @@ CompareMode CompareMode::parse(const std::string& s) {
       m.max_calc_diff = parse_double(s, o.substr(10));
     } else {
       bad_mode(s, "unknown option '" + o +
-                      "' (known: zero_sign_equal, future, clean, sentinel:0x.., writes:defined|columns, calc_diff:X)");
+                      "' (known: zero_sign_equal, future, clean, sentinel:0x.., writes:defined|columns, calc_diff:X, bf16_out)");
     }
   }
   if (seen_writes && !m.sentinel) bad_mode(s, "writes:... only means something with sentinel:0x..");

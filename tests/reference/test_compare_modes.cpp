@@ -34,7 +34,7 @@ TEST(CompareBitwise, EqualBitsPassAndOneFlippedBitFailsAtItsIndex) {
 }
 
 TEST(CompareBitwise, SignedZerosDifferUnlessTheModeAllowsIt) {
-  for (const char* mode : {"bitwise", "ulp:4", "tolerance"}) {
+  for (const char* mode : {"bitwise", "ulp:4"}) {
     CompareOptions op;
     const std::vector<double> bound{1.0};
     op.bound = bound;
@@ -43,6 +43,14 @@ TEST(CompareBitwise, SignedZerosDifferUnlessTheModeAllowsIt) {
     EXPECT_EQ(r.mismatched_by[size_t(Check::zero_sign)], 1) << mode;
     const CompareReport ok = compare_lists({bits(kNegZero)}, {bits(kPosZero)}, std::string(mode) + ",zero_sign_equal", op);
     EXPECT_TRUE(ok.pass) << mode;
+  }
+  // Tolerance modes always treat +0 == -0 (a kernel summing in another order may give either).
+  for (const char* mode : {"tolerance", "tolerance:fp32", "tolerance:fp8_mma"}) {
+    CompareOptions op;
+    const std::vector<double> bound{0.0};
+    op.bound = bound;
+    EXPECT_TRUE(compare_lists({bits(kPosZero)}, {bits(kNegZero)}, mode, op).pass) << mode;
+    EXPECT_TRUE(CompareMode::parse(mode).zero_sign_equal) << mode;
   }
   // zero_sign_equal only concerns zeros: a denormal is still not a zero.
   EXPECT_FALSE(compare_one(bits(kPosZero), bits(kDenormMin), "bitwise,zero_sign_equal").pass);
@@ -172,7 +180,8 @@ TEST(CompareCalcDiff, GlobalFigureAndOptionalLimit) {
 TEST(CompareMode, StringsRoundTripAndBadOnesAreRejected) {
   for (const char* s : {"bitwise", "ulp:4", "tolerance", "bitwise,zero_sign_equal,future,clean",
                         "bitwise,clean,sentinel:0x7FBADBAD,writes:defined", "tolerance,calc_diff:5.0000000000000004e-06",
-                        "ulp:4294967295,future,sentinel:0x00000000"}) {
+                        "ulp:4294967295,future,sentinel:0x00000000", "tolerance:fp8_mma", "tolerance:fp8_mma,bf16_out",
+                        "tolerance,future,calc_diff:0.5,bf16_out"}) {
     const CompareMode m = CompareMode::parse(s);
     EXPECT_EQ(m.to_string(), s);
     EXPECT_EQ(CompareMode::parse(m.to_string()), m);
@@ -182,8 +191,12 @@ TEST(CompareMode, StringsRoundTripAndBadOnesAreRejected) {
   EXPECT_EQ(m.max_ulp, 3u);
   EXPECT_EQ(*m.sentinel, 0xFFC0DEADu);
   EXPECT_EQ(m.to_string(), "ulp:3,clean,sentinel:0xFFC0DEAD,writes:defined");
+  EXPECT_EQ(CompareMode::parse("tolerance:fp32").to_string(), "tolerance");
+  EXPECT_EQ(CompareMode::parse("tolerance:fp8_mma,zero_sign_equal").to_string(), "tolerance:fp8_mma");
+  EXPECT_EQ(CompareMode::parse("tolerance:fp8_mma").model, ToleranceModel::fp8_mma);
   for (const char* bad : {"", "exact", "ulp", "ulp:", "ulp:-1", "ulp:4294967296", "ulp:1x", "bitwise,", "bitwise,clean,clean",
-                          "bitwise,sentinel:123", "bitwise,writes:defined", "tolerance,calc_diff:-1", "bitwise,frobnicate"}) {
+                          "bitwise,sentinel:123", "bitwise,writes:defined", "tolerance,calc_diff:-1", "bitwise,frobnicate",
+                          "tolerance:", "tolerance:fp16", "bitwise,bf16_out", "tolerance,bf16_out,bf16_out"}) {
     try {
       CompareMode::parse(bad);
       ADD_FAILURE() << "accepted '" << bad << "'";

@@ -11,12 +11,14 @@
 //   * NaN must be NaN at the same positions; NaN payloads and NaN signs are NOT compared
 //     (kernels and codecs legitimately produce different quiet NaNs).
 //   * +0 and -0 are different unless the mode has `zero_sign_equal` (the contract says where
-//     the sign of a zero may differ). ulp:N and tolerance do not relax this: they measure
-//     magnitude, the sign of zero is a separate rule.
+//     the sign of a zero may differ). ulp:N does not relax this: it measures magnitude, the sign
+//     of zero is a separate rule. Tolerance modes always have zero_sign_equal: a kernel that
+//     sums in another order may legitimately produce either zero.
 //   * +-Inf must match exactly (same sign) in every mode.
 //   bitwise   : raw uint32 equality (modulo the two rules above).
 //   ulp:N     : distance over the ordered-integer mapping of fp32 (+0 and -0 both map to 0) <= N.
-//   tolerance : |actual - expected| <= bound, bound per element, given or computed as
+//   tolerance:MODEL : |actual - expected| <= bound, bound per element, given by the caller (from
+//               mqa/tolerance.hpp: fp32 or fp8_mma, option bf16_out) or computed as
 //               n * 2^-24 * sum|terms| (numerics.md); observed/bound is reported per element.
 // A test never passes on a fraction of elements: one failing element fails the verdict.
 //
@@ -37,6 +39,7 @@
 
 #include "mqa/layout.hpp"
 #include "mqa/logits.hpp"
+#include "mqa/tolerance.hpp"
 
 namespace mqa {
 
@@ -49,9 +52,10 @@ enum class WriteScope : uint8_t {
 };
 
 // Parses from / prints to the string golden files store per output:
-//   "bitwise" | "ulp:N" | "tolerance", then comma-separated options in any order:
-//   zero_sign_equal, future, clean, sentinel:0xXXXXXXXX, writes:defined|columns, calc_diff:X
-// e.g. "bitwise,clean,sentinel:0x7FBADBAD,writes:defined" or "tolerance,calc_diff:5e-06".
+//   "bitwise" | "ulp:N" | "tolerance" (= "tolerance:fp32") | "tolerance:fp8_mma", then
+//   comma-separated options in any order: zero_sign_equal, future, clean, sentinel:0xXXXXXXXX,
+//   writes:defined|columns, calc_diff:X, bf16_out (tolerance only)
+// e.g. "bitwise,clean,sentinel:0x7FBADBAD,writes:defined" or "tolerance:fp8_mma,calc_diff:5e-06".
 // to_string() prints the canonical form (options in the order above, defaults omitted) and
 // parse(to_string()) == *this. Bad strings throw InvalidInput naming "compare_mode".
 struct CompareMode {
@@ -63,6 +67,10 @@ struct CompareMode {
   std::optional<uint32_t> sentinel;     // bits the actual buffer was pre-filled with
   WriteScope writes = WriteScope::columns;
   std::optional<double> max_calc_diff;  // verdict also needs calc_diff <= this
+  ToleranceModel model = ToleranceModel::fp32_accum;  // tolerance: the arithmetic bounded
+  bool bf16_out = false;                              // tolerance: logits rounded to bf16
+
+  ToleranceSpec tolerance() const { return ToleranceSpec{model, bf16_out}; }
 
   std::string to_string() const;
   static CompareMode parse(const std::string& s);
