@@ -21,10 +21,10 @@ void summary_table(const std::vector<OutputResult>& rs, std::ostream& out) {
     wm = std::max(wm, r.mode.size());
   }
   out << std::left << std::setw(int(wc) + 2) << "case" << std::setw(int(wd) + 2) << "dataset" << std::setw(int(wm) + 2)
-      << "mode" << "verdict\n";
+      << "mode" << "verdict  margin\n";
   for (const auto& r : rs)
     out << std::setw(int(wc) + 2) << r.case_name << std::setw(int(wd) + 2) << r.dataset << std::setw(int(wm) + 2)
-        << r.mode << (r.pass ? "PASS" : "FAIL") << "\n";
+        << r.mode << (r.pass ? "PASS   " : "FAIL   ") << (r.margin.empty() ? "" : "  " + r.margin) << "\n";
 }
 
 nlohmann::json results_json(const std::vector<OutputResult>& rs) {
@@ -127,7 +127,7 @@ int diff(const DiffOptions& o, std::ostream& out, std::ostream& err) {
     for (const std::string& n : names) {
       const Case *ca = A.find(n), *cb = B.find(n);
       if (!ca || !cb) {
-        rs.push_back(OutputResult{n, "*", "-", false, n + ": case only in " + (ca ? o.a : o.b), {}});
+        rs.push_back(OutputResult{n, "*", "-", false, n + ": case only in " + (ca ? o.a : o.b), {}, {}});
         continue;
       }
       if (ca->info.descriptor != cb->info.descriptor)
@@ -138,7 +138,7 @@ int diff(const DiffOptions& o, std::ostream& out, std::ostream& err) {
       for (const std::string& d : ds) {
         auto ia = ca->data.find(d), ib = cb->data.find(d);
         if (ia == ca->data.end() || ib == cb->data.end()) {
-          rs.push_back(OutputResult{n, d, "-", false, n + "/" + d + ": only in " + (ia != ca->data.end() ? o.a : o.b), {}});
+          rs.push_back(OutputResult{n, d, "-", false, n + "/" + d + ": only in " + (ia != ca->data.end() ? o.a : o.b), {}, {}});
           continue;
         }
         const Array &a = ia->second, &b = ib->second;
@@ -146,11 +146,11 @@ int diff(const DiffOptions& o, std::ostream& out, std::ostream& err) {
           rs.push_back(OutputResult{n, d, "-", false,
                                     n + "/" + d + ": " + to_string(a.dtype) + " " + shape_string(a.shape) + " vs " +
                                         to_string(b.dtype) + " " + shape_string(b.shape),
-                                    {}});
+                                    {}, {}});
           continue;
         }
         if (a.bytes == b.bytes) {
-          rs.push_back(OutputResult{n, d, "identical", true, {}, {{"identical", true}}});
+          rs.push_back(OutputResult{n, d, "identical", true, {}, {{"identical", true}}, {}});
           continue;
         }
         // A golden A explains differences in each dataset's own mode; anything else byte by byte.

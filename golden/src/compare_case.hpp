@@ -13,6 +13,7 @@ struct OutputResult {
   bool pass = false;
   std::string text;      // the comparator's report (text)
   nlohmann::json json;   // the same as JSON
+  std::string margin;    // logits: CompareReport::margin() (shown on PASS too)
 };
 
 // Compares `actual` with dataset `name` of golden case `g` in `mode` (empty: the golden's

@@ -118,6 +118,15 @@ nlohmann::json pages_json(const std::vector<PageSummary>& pages) {
 
 }  // namespace
 
+std::string CompareReport::margin() const {
+  const int64_t unequal = compared - ulp_histogram[0];
+  if (worst_ratio == std::nullopt && (!worst_ulp || worst_ulp->ulp == 0) && unequal <= 0) return "bit-exact";
+  std::string s;
+  if (worst_ratio) s = "observed/bound " + fmt_double(worst_ratio->ratio) + ", ";
+  s += "max ulp " + std::to_string(worst_ulp ? worst_ulp->ulp : 0) + ", calc_diff " + fmt_double(calc_diff);
+  return s;
+}
+
 std::string CompareReport::to_text() const {
   std::ostringstream os;
   os << (pass ? "PASS  " : "FAIL  ") << name << "  mode=" << mode << "  " << shape << '\n';

@@ -166,6 +166,9 @@ struct CompareReport {
   double percent_mismatched() const { return compared ? 100.0 * double(mismatched) / double(compared) : 0.0; }
   std::string to_text() const;
   nlohmann::json to_json() const;
+  // One line for a summary (also on PASS): "bit-exact", or the worst observed/bound, max ulp
+  // and calc_diff, e.g. "observed/bound 0.031, max ulp 12, calc_diff 2.1e-09".
+  std::string margin() const;
 };
 
 // Compares expected vs actual (both at least (rows-1)*row_stride + cols floats; the sentinel
