@@ -1,6 +1,8 @@
 // Materialised case -> golden Case. The only place that decides which tensor becomes which
 // dataset, with which role, encoding and comparison mode (SCHEMA.md).
+#include <cmath>
 #include <cstdio>
+#include <limits>
 #include <fstream>
 
 #include "golden_schema.hpp"
@@ -26,7 +28,22 @@ std::string case_name(const std::string& prefix, size_t index) {
   return prefix + buf;
 }
 
-Case case_from_tensors(const std::string& name, const CaseTensors& t) {
+// The model's bound of every logit, rounded up to float32 (a stored bound never shrinks).
+std::vector<float> stored_bound(const CaseTensors& t, ToleranceModel model) {
+  const ToleranceSpec spec{model, false};
+  const std::vector<double> b = t.desc.op == CaseOp::paged_logits
+                                    ? paged_logits_bounds(t.paged_problem(), t.regions, spec)
+                                    : ragged_logits_bounds(t.ragged_problem(), t.regions, spec);
+  std::vector<float> out(size_t(t.rows * t.logits_row_stride), 0.0f);
+  for (size_t i = 0; i < b.size() && i < out.size(); ++i) {
+    float f = float(b[i]);
+    if (double(f) < b[i]) f = std::nextafter(f, std::numeric_limits<float>::infinity());
+    out[i] = f;
+  }
+  return out;
+}
+
+Case case_from_tensors(const std::string& name, const CaseTensors& t, const std::vector<ToleranceModel>& bounds) {
   const CaseDescriptor& d = t.desc;
   Case c;
   c.name = name;
@@ -91,13 +108,15 @@ Case case_from_tensors(const std::string& name, const CaseTensors& t) {
     for (const RowRegion& r : t.regions.row) regions.insert(regions.end(), {r.valid_begin, r.valid_end, r.future_end});
     add(c, "logits_regions", {t.rows, 3}, regions);
     add(c, "topk", {t.rows, int64_t(d.topk)}, t.topk, "", "topk_set");
+    for (ToleranceModel m : bounds)
+      add(c, std::string("logits_bound_") + to_string(m), {t.rows, t.logits_row_stride}, stored_bound(t, m));
   }
   validate_case(c, FileKind::golden);
   return c;
 }
 
-Case generate_case(const std::string& name, const std::string& descriptor) {
-  return case_from_tensors(name, materialize(parse_case(descriptor), true));
+Case generate_case(const std::string& name, const std::string& descriptor, const std::vector<ToleranceModel>& bounds) {
+  return case_from_tensors(name, materialize(parse_case(descriptor), true), bounds);
 }
 
 std::vector<CaseLine> read_case_list(const std::string& path) {

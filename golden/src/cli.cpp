@@ -26,6 +26,9 @@ void add_cli(CLI::App& app) {
   g->add_option("--suite", gen->suite, "built-in suite: " + suites);
   g->add_option("--cases", gen->case_list, "file with one case descriptor per line ('#' comments)");
   g->add_option("-o,--out", gen->out, "output .h5 path")->required();
+  g->add_option("--bounds", gen->bounds,
+                "store the per-element bound of these tolerance models next to the logits, e.g. fp8_mma or fp32,fp8_mma "
+                "(datasets logits_bound_<model>; verify --mode tolerance:<model> uses them)");
   g->add_flag("--force", gen->force, "overwrite an existing file (and list the datasets that changed)");
   g->add_flag("--no-progress", [gen](int64_t) { gen->progress = false; }, "no progress bar");
   g->callback([gen] { exit_with(generate(*gen, std::cout, std::cerr)); });

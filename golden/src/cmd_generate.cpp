@@ -1,5 +1,6 @@
 // `golden generate`: materialise a suite or a case list, write it atomically, and when an
 // existing file is replaced (--force) list every dataset whose bytes changed.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -81,13 +82,19 @@ int generate(const GenerateOptions& o, std::ostream& out, std::ostream& err) {
     else
       for (const std::string& d : builtin_suite(o.suite)) lines.push_back(CaseLine{0, d});
     const std::string prefix = o.suite.empty() ? "case" : o.suite;
+    std::vector<ToleranceModel> models;
+    for (size_t at = 0; !o.bounds.empty() && at <= o.bounds.size();) {
+      const size_t comma = std::min(o.bounds.find(',', at), o.bounds.size());
+      models.push_back(tolerance_model_from_string(o.bounds.substr(at, comma - at)));
+      at = comma + 1;
+    }
     File f;
     f.generator_version = generator_version();
     const auto t0 = Clock::now();
     std::map<std::string, int> per_op;
     for (size_t i = 0; i < lines.size(); ++i) {
       try {
-        f.cases.push_back(generate_case(case_name(prefix, i), lines[i].descriptor));
+        f.cases.push_back(generate_case(case_name(prefix, i), lines[i].descriptor, models));
       } catch (const InvalidInput& e) {
         const std::string where = o.suite.empty() ? "line " + std::to_string(lines[i].line) + ": " : "";
         throw GoldenError(o.suite.empty() ? o.case_list : "suite " + o.suite, case_name(prefix, i), "",

@@ -125,6 +125,10 @@ std::vector<DatasetSpec> make_specs() {
        [](const CaseInfo& i) { return Shape{i.rows, 3}; }},
       {"topk", DType::i32, "", [=](const CaseInfo& i) { return when(logits_op(i), logits_op(i)); },
        [](const CaseInfo& i) { return Shape{i.rows, i.topk}; }},
+      {"logits_bound_fp32", DType::f32, "", [=](const CaseInfo& i) { return when(false, logits_op(i)); },
+       [](const CaseInfo& i) { return Shape{i.rows, i.logits_row_stride}; }},
+      {"logits_bound_fp8_mma", DType::f32, "", [=](const CaseInfo& i) { return when(false, logits_op(i)); },
+       [](const CaseInfo& i) { return Shape{i.rows, i.logits_row_stride}; }},
   };
 }
 
@@ -140,7 +144,7 @@ bool shape_matches(const Shape& want, const Shape& got) {
 bool is_logits_op(const std::string& op) { return op == "paged_logits" || op == "ragged_logits"; }
 
 Role role_for(const std::string& dataset, const CaseInfo& info) {
-  if (dataset == "page_ids" || dataset == "logits_regions") return Role::meta;
+  if (dataset == "page_ids" || dataset == "logits_regions" || dataset.rfind("logits_bound_", 0) == 0) return Role::meta;
   if (info.op == "quant_cache") return dataset == "cache" ? Role::output : Role::input;
   if (info.op == "gather") return dataset.rfind("gathered_", 0) == 0 ? Role::output : Role::input;
   return dataset == "logits" || dataset == "topk" ? Role::output : Role::input;

@@ -352,3 +352,34 @@ TEST_F(GoldenCli, VerifyTakesUnpaddedLogits) {
   EXPECT_EQ(sh.rc, 2) << sh.out << sh.err;
   EXPECT_TRUE(has(sh.out + sh.err, "max_context_len")) << sh.out << sh.err;
 }
+
+// generate --bounds fp8_mma stores each logit's bound (float, rounded up) next to it; verify
+// --mode tolerance:fp8_mma then uses the stored one: a candidate 0.9x the stored bound off passes,
+// 1.1x fails, and so does the same candidate if the stored bound is halved (it is really used).
+TEST_F(GoldenCli, StoredToleranceBoundsAreWrittenAndUsed) {
+  const std::string with = path("bounds.h5");
+  const CliRun r = golden({"generate", "--suite", "smoke", "-o", with, "--no-progress", "--force", "--bounds", "fp8_mma"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  File g = read_file(with);
+  const Case& c = g.cases[1];
+  ASSERT_TRUE(c.data.count("logits_bound_fp8_mma"));
+  EXPECT_FALSE(c.data.count("logits_bound_fp32"));
+  const size_t i = first_defined_logit(c);
+  const float b = c.at("logits_bound_fp8_mma").view<float>()[i], e = c.at("logits").view<float>()[i];
+  ASSERT_GT(b, 0.0f);
+  for (const auto& [factor, rc] : {std::pair{0.9, 0}, std::pair{1.1, 1}}) {
+    File cand = candidate_of(g);
+    reinterpret_cast<float*>(cand.cases[1].data["logits"].bytes.data())[i] = float(double(e) + factor * double(b));
+    const CliRun v = golden({"verify", with, write_candidate("bounds_cand.h5", cand), "--mode", "tolerance:fp8_mma"});
+    EXPECT_EQ(v.rc, rc) << factor << "\n" << v.out << v.err;
+  }
+  File halved = g;
+  for (float& x : std::span<float>(reinterpret_cast<float*>(halved.cases[1].data["logits_bound_fp8_mma"].bytes.data()),
+                                   halved.cases[1].data["logits_bound_fp8_mma"].bytes.size() / 4))
+    x *= 0.5f;
+  write_file(path("halved.h5"), halved);
+  File cand = candidate_of(g);
+  reinterpret_cast<float*>(cand.cases[1].data["logits"].bytes.data())[i] = float(double(e) + 0.9 * double(b));
+  EXPECT_EQ(golden({"verify", path("halved.h5"), write_candidate("bounds_cand2.h5", cand), "--mode", "tolerance:fp8_mma"}).rc, 1);
+  EXPECT_EQ(golden({"generate", "--suite", "smoke", "-o", path("b2.h5"), "--bounds", "fp16", "--no-progress"}).rc, 2);
+}

@@ -6,15 +6,18 @@
 
 #include "mqa/case.hpp"
 #include "mqa/golden.hpp"
+#include "mqa/tolerance.hpp"
 
 namespace mqa::golden {
 
 // Every input and every reference output of a materialised case (materialize(d, true)), with
 // the schema's attributes, roles, encodings and comparison modes.
-Case case_from_tensors(const std::string& name, const CaseTensors& t);
+// `bounds`: tolerance models whose per-element bound is stored next to the logits, as
+// `logits_bound_<model>` (float32 rounded up, mqa/tolerance.hpp; logits cases only).
+Case case_from_tensors(const std::string& name, const CaseTensors& t, const std::vector<ToleranceModel>& bounds = {});
 
 // parse_case(descriptor) -> materialize -> case_from_tensors. Throws InvalidInput on a bad line.
-Case generate_case(const std::string& name, const std::string& descriptor);
+Case generate_case(const std::string& name, const std::string& descriptor, const std::vector<ToleranceModel>& bounds = {});
 
 // Built-in suites: "smoke" (every op, tiny), "edge" (the edge matrix: lengths around page and
 // 256-column boundaries, B 1..256, batch 17, next_n 2, page ids past 65,536 and pools past

@@ -24,6 +24,7 @@ int run_cli(int argc, const char* const* argv);
 struct GenerateOptions {
   std::string suite;      // built-in suite name, or
   std::string case_list;  // a file of descriptors
+  std::string bounds;     // "fp32,fp8_mma": tolerance bounds stored next to the logits
   std::string out;
   bool force = false;
   bool progress = true;

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Prepares .peers/ (ignored) for the GPU machine, which has neither HDF5 nor the peers: the
+# harness binary with the shared libraries it needs beyond glibc, DeepGEMM's source tarball and
+# aiter's importable Triton files from ../shared/peers. Then, with the device tool:
+#   run(command="scripts/peers/run_peers.sh", carry=[".peers"])
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+peers=${PEERS:-$root/../shared/peers}
+harness=${HARNESS:-$root/build/mqa-harness}
+dst=$root/.peers
+[[ -x "$harness" ]] || { echo "pack.sh: no harness at $harness (build first: scripts/build.sh)" >&2; exit 2; }
+[[ -d "$peers" ]] || { echo "pack.sh: no peers folder at $peers" >&2; exit 2; }
+rm -rf "$dst" && mkdir -p "$dst/harness/bin" "$dst/harness/lib"
+cp "$harness" "$dst/harness/bin/"
+ldd "$harness" | awk '/=> \// {print $3}' | grep -vE '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' |
+  while read -r lib; do cp -L "$lib" "$dst/harness/lib/"; done
+tar cJf "$dst/harness.tar.xz" -C "$dst" harness && rm -rf "$dst/harness"
+cp "$peers"/deepgemm-*.tar.xz "$dst/"
+cp -r "$peers"/aiter-*-importable "$dst/aiter"
+du -sh "$dst"
