@@ -1,9 +1,10 @@
-// The campaign loop: generate, run, judge, shrink, report.
+// The campaign loop: draw (what the kernel supports), run, judge, shrink, report. A case counts
+// as run only when the kernel computed it (passed or failed); unsupported cases are counted
+// apart, never in the coverage table, never as passing, and a campaign that ran fewer than
+// --min-run cases says so instead of PASS.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <iomanip>
-#include <map>
 #include <ostream>
 #include <sstream>
 
@@ -24,73 +25,15 @@ std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
-std::string seconds_text(double s) {
-  char buf[32];
-  if (s < 120) std::snprintf(buf, sizeof buf, "%.1fs", s);
-  else std::snprintf(buf, sizeof buf, "%dm%02ds", int(s) / 60, int(s) % 60);
-  return buf;
-}
+std::string first_line(const std::string& s) { return s.substr(0, std::min<size_t>(s.find('\n'), 200)); }
 
-class Coverage {
- public:
-  void add(const std::vector<std::string>& classes, bool failed) {
-    for (const std::string& c : classes) {
-      auto [it, fresh] = index_.emplace(c, rows_.size());
-      if (fresh) rows_.push_back(CoverageRow{c, 0, 0});
-      rows_[it->second].cases += 1;
-      rows_[it->second].failures += failed;
-    }
-  }
-  // The edge classes first, in a fixed order; then the rest (op, layout, B, ...) by name.
-  std::vector<CoverageRow> rows() const {
-    static const char* const kFirst[] = {"L = 0", "partial last page", "L % 256 == 0", "next_n > 1", "2-D lens",
-                                         "page id >= 65536", "byte offset >= 2^32", "padded page stride",
-                                         "clean_logits"};
-    auto rank = [](const std::string& n) {
-      for (size_t i = 0; i < std::size(kFirst); ++i)
-        if (n == kFirst[i]) return int(i);
-      return int(std::size(kFirst));
-    };
-    std::vector<CoverageRow> r = rows_;
-    std::stable_sort(r.begin(), r.end(), [&](const CoverageRow& a, const CoverageRow& b) {
-      const int ra = rank(a.name), rb = rank(b.name);
-      if (ra != rb) return ra < rb;
-      const size_t ea = a.name.find(" = "), eb = b.name.find(" = ");
-      if (ea != std::string::npos && ea == eb && a.name.compare(0, ea, b.name, 0, eb) == 0 &&
-          a.name.size() != b.name.size())
-        return a.name.size() < b.name.size();  // numbers: B = 16 before B = 128
-      return a.name < b.name;
-    });
-    return r;
-  }
-
- private:
-  std::map<std::string, size_t> index_;
-  std::vector<CoverageRow> rows_;
-};
-
-void print_summary(std::ostream& out, const CampaignOptions& o, const CampaignResult& r) {
-  out << "\n== fuzz summary: kernel " << o.kernel << ", seed " << o.seed << ", shard " << o.shard << "/" << o.shards
-      << " ==\n";
-  char line[200];
-  std::snprintf(line, sizeof line, "cases %lld  passed %lld  FAILED %lld  unsupported %lld  in %s (%.1f cases/s)\n",
-                static_cast<long long>(r.cases), static_cast<long long>(r.passed), static_cast<long long>(r.failed),
-                static_cast<long long>(r.unsupported), seconds_text(r.seconds).c_str(),
-                r.seconds > 0 ? double(r.cases) / r.seconds : 0.0);
-  out << line;
-  out << std::left << std::setw(28) << "coverage class" << std::right << std::setw(10) << "cases" << std::setw(10)
-      << "failures" << "\n";
-  out << std::string(48, '-') << "\n";
-  for (const CoverageRow& c : r.coverage)
-    out << std::left << std::setw(28) << c.name << std::right << std::setw(10) << c.cases << std::setw(10)
-        << c.failures << "\n";
-  if (!r.unsupported_reasons.empty()) {
-    out << "unsupported by the kernel (cases: reason):\n";
-    for (const CoverageRow& u : r.unsupported_reasons) out << std::setw(8) << u.cases << ": " << u.name << "\n";
-  }
-  for (const Failure& f : r.failures)
-    out << "failure: case #" << f.index << " -> " << f.replay_command << "\n";
-  out << (r.failed ? "RESULT: FAIL" : "RESULT: PASS") << "\n";
+// The replay command with the run options that judge the case (compare mode, writes, repeat).
+std::string full_replay_command(const CaseDescriptor& d, const CampaignOptions& o) {
+  std::string cmd = replay_command(d, o.kernel);
+  if (o.run.compare != "bitwise") cmd += " --compare " + shell_quote(o.run.compare);
+  if (o.run.writes == WriteScope::columns) cmd += " --writes columns";
+  if (o.run.repeat > 1) cmd += " --repeat " + std::to_string(o.run.repeat);
+  return cmd;
 }
 
 // Shrinks a failing case against the kernel, within the step and time budgets.
@@ -103,7 +46,6 @@ Failure shrink_failure(const Kernel& k, const CampaignOptions& o, bool isolate, 
   if (!o.shrink) return f;
   const auto t0 = Clock::now();
   auto fails = [&](const CaseDescriptor& c) {
-    if (since(t0) > o.shrink_seconds) return false;
     try {
       const CaseTensors t = materialize(c);
       return is_failure(run_case(k, t, o.run, isolate, o.case_timeout_s).verdict);
@@ -111,19 +53,38 @@ Failure shrink_failure(const Kernel& k, const CampaignOptions& o, bool isolate, 
       return false;  // not a valid case: not a smaller failing one
     }
   };
-  int steps = 0;
-  f.shrunk = shrink_case(d, fails, o.shrink_steps, &steps);
-  f.shrink_steps = steps;
+  const ShrinkResult s = shrink_bounded(d, fails, o.shrink_steps, [&] { return since(t0) >= o.shrink_seconds; });
+  f.shrunk = s.desc;
+  f.shrink_steps = s.steps;
+  f.shrink_stop = s.stop;
   if (!(f.shrunk == d)) f.outcome = run_case(k, materialize(f.shrunk), o.run, isolate, o.case_timeout_s);
-  if (!o.quiet) out << "shrunk in " << steps << " steps, " << seconds_text(since(t0)) << "\n";
+  if (!o.quiet) out << "shrunk in " << s.steps << " steps, " << seconds_text(since(t0)) << "\n";
+  if (s.stop == ShrinkStop::step_limit) {
+    f.shrink_continue = full_replay_command(f.shrunk, o) + " --shrink-steps " + std::to_string(std::max(5 * o.shrink_steps, 2000));
+  } else if (s.stop == ShrinkStop::time_limit) {
+    char t[32];
+    std::snprintf(t, sizeof t, "%gs", std::max(5 * o.shrink_seconds, 300.0));
+    f.shrink_continue = full_replay_command(f.shrunk, o) + " --shrink-time " + t;
+  }
   return f;
 }
 
+std::string shrink_limit_text(const Failure& f, const CampaignOptions& o) {
+  char limit[64];
+  if (f.shrink_stop == ShrinkStop::step_limit) std::snprintf(limit, sizeof limit, "the %d-step limit", o.shrink_steps);
+  else std::snprintf(limit, sizeof limit, "the %gs time limit", o.shrink_seconds);
+  return std::string("shrink stopped at ") + limit + " after " + std::to_string(f.shrink_steps) +
+         " steps; the case may not be minimal: continue with\n    " + f.shrink_continue;
+}
+
 void report_failure(std::ostream& out, const CampaignOptions& o, Failure& f) {
-  out << "\n" << to_string(f.outcome.verdict) << " on case #" << f.index << " (after " << f.cases_before
-      << " passing cases)\n";
+  if (f.index < 0) out << "\n" << to_string(f.outcome.verdict) << " on the replayed case\n";
+  else
+    out << "\n" << to_string(f.outcome.verdict) << " on case #" << f.index << " (after " << f.passed_before
+        << " passing cases)\n";
   out << "  original: " << to_string(f.original) << "\n";
   out << "  shrunk:   " << to_string(f.shrunk) << "\n";
+  if (f.shrink_stop != ShrinkStop::minimal) out << "  " << shrink_limit_text(f, o) << "\n";
   out << f.outcome.detail << (f.outcome.detail.empty() || f.outcome.detail.back() == '\n' ? "" : "\n");
   if (!o.repro_dir.empty()) {
     std::ostringstream name;
@@ -137,8 +98,29 @@ void report_failure(std::ostream& out, const CampaignOptions& o, Failure& f) {
     if (f.repro_path.empty()) out << "repro file not written: " << why << "\n";
     else out << "repro file (golden schema v1): " << f.repro_path << "\n";
   }
-  f.replay_command = replay_command(f.shrunk, o.kernel);
+  f.replay_command = full_replay_command(f.shrunk, o);
   out << "replay: " << f.replay_command << "\n";
+}
+
+void check_campaign_options(const CampaignOptions& o) {
+  if (o.shards < 1) reject("shard", o.shards, "the shard count must be >= 1");
+  if (o.shard < 0 || o.shard >= o.shards) reject("shard", o.shard, "must be in [0, " + std::to_string(o.shards) + ")");
+  if (o.replay.empty() && o.cases <= 0 && o.seconds <= 0) reject("cases", o.cases, "give --cases N or --time T");
+  if (o.min_run < 0) reject("--min-run", o.min_run, "must be >= 0");
+  if (o.redraws < 0) reject("--redraws", o.redraws, "must be >= 0");
+  if (o.shrink_steps < 0) reject("--shrink-steps", o.shrink_steps, "must be >= 0");
+  check_gen_options(o.gen);
+}
+
+// The cases of this shard, in order.
+template <class F>
+void for_each_index(const CampaignOptions& o, Clock::time_point t0, F&& f) {
+  for (int64_t k = 0;; ++k) {
+    const int64_t index = o.shard + k * o.shards;
+    if (o.cases > 0 && index >= o.cases) break;
+    if (o.seconds > 0 && since(t0) >= o.seconds) break;
+    if (!f(index)) break;
+  }
 }
 
 }  // namespace
@@ -148,73 +130,148 @@ std::string replay_command(const CaseDescriptor& d, const std::string& kernel) {
 }
 
 CampaignResult run_campaign(const CampaignOptions& o, std::ostream& out) {
-  if (o.shards < 1) reject("shard", o.shards, "the shard count must be >= 1");
-  if (o.shard < 0 || o.shard >= o.shards) reject("shard", o.shard, "must be in [0, " + std::to_string(o.shards) + ")");
-  if (o.replay.empty() && o.cases <= 0 && o.seconds <= 0) reject("cases", o.cases, "give --cases N or --time T");
-  if (o.gen.ops.empty()) reject("ops", std::string("(none)"), "no op selected");
+  check_campaign_options(o);
   const std::unique_ptr<Kernel> kernel = make_kernel(o.kernel);
   const bool isolate = o.isolate < 0 ? !kernel->trusted() : o.isolate != 0;
   CampaignResult r;
-  Coverage cov, unsupported;
+  r.kernel = o.kernel;
+  r.compare = o.run.compare;
+  r.constraints = describe_constraints(o.gen);
+  r.seed = o.seed;
+  r.shard = o.shard;
+  r.shards = o.shards;
+  r.cases_total = o.replay.empty() ? o.cases : 1;
+  r.min_run = o.min_run;
+  Tally cov, unsupported, skipped;
   const auto t0 = Clock::now();
-  auto record = [&](const CaseTensors& t, const Outcome& oc, int64_t index, int64_t before) {
+
+  // One case that reached the kernel: count it, shrink and report a failure.
+  auto record = [&](const CaseDescriptor& drawn, const CaseTensors& t, const Outcome& oc, int64_t index, double secs) {
     ++r.cases;
-    cov.add(coverage_classes(t), is_failure(oc.verdict));
-    if (oc.verdict == Verdict::pass) { ++r.passed; return; }
+    CaseRecord rec{index, to_string(drawn), oc.verdict, secs, ""};
     if (oc.verdict == Verdict::unsupported) {
       ++r.unsupported;
-      unsupported.add({oc.detail.substr(0, 100)}, false);
+      rec.reason = oc.detail.substr(0, 100);
+      unsupported.add(rec.reason);
+      r.records.push_back(std::move(rec));
       return;
     }
-    ++r.failed;
-    Failure f = shrink_failure(*kernel, o, isolate, t.desc, oc, out);
+    const bool failed = is_failure(oc.verdict);
+    for (const std::string& c : coverage_classes(t)) cov.add(c, 1, failed);
+    if (!failed) {
+      ++r.passed;
+      r.records.push_back(std::move(rec));
+      return;
+    }
+    rec.reason = first_line(oc.detail);
+    r.records.push_back(std::move(rec));
+    const bool shrink = index >= 0 || o.shrink_replay;
+    Failure f = shrink ? shrink_failure(*kernel, o, isolate, t.desc, oc, out) : Failure{};
+    if (!shrink) {
+      f.original = f.shrunk = t.desc;
+      f.outcome = oc;
+    }
     f.index = index;
-    f.cases_before = before;
-    report_failure(out, o, f);
+    f.cases_before = r.passed + r.failed;
+    f.passed_before = r.passed;
+    ++r.failed;
+    if (shrink) {
+      report_failure(out, o, f);
+    } else {
+      f.replay_command = full_replay_command(f.shrunk, o);
+    }
     r.failures.push_back(std::move(f));
   };
 
   if (!o.replay.empty()) {
-    const CaseTensors t = materialize(parse_case(o.replay));
+    const CaseDescriptor d = parse_case(o.replay);
+    const CaseTensors t = materialize(d);
+    const auto c0 = Clock::now();
     const Outcome oc = run_case(*kernel, t, o.run, isolate, o.case_timeout_s);
     out << "replay: " << to_string(t.desc) << "\n" << to_string(oc.verdict) << (oc.detail.empty() ? "" : ": ")
         << oc.detail << "\n";
-    ++r.cases;
-    cov.add(coverage_classes(t), is_failure(oc.verdict));
-    if (oc.verdict == Verdict::pass) ++r.passed;
-    else if (oc.verdict == Verdict::unsupported) ++r.unsupported;
-    else ++r.failed;
-    r.seconds = since(t0);
-    r.coverage = cov.rows();
-    return r;
-  }
-
-  auto last_progress = t0;
-  const int64_t my_cases = o.cases > 0 ? (o.cases - o.shard + o.shards - 1) / o.shards : 0;
-  for (int64_t k = 0;; ++k) {
-    const int64_t index = o.shard + k * o.shards;
-    if (o.cases > 0 && index >= o.cases) break;
-    if (o.seconds > 0 && since(t0) >= o.seconds) break;
-    const CaseDescriptor d = random_case(o.seed, uint64_t(index), o.gen);
-    const CaseTensors t = materialize(d);
-    record(t, run_case(*kernel, t, o.run, isolate, o.case_timeout_s), index, k);
-    if (int64_t(r.failures.size()) >= o.max_failures) break;
-    if (!o.quiet && since(last_progress) >= o.progress_seconds) {
-      last_progress = Clock::now();
-      const double el = since(t0), rate = double(r.cases) / el;
-      const double eta = o.cases > 0 ? double(my_cases - r.cases) / rate : std::max(0.0, o.seconds - el);
-      char line[200];
-      std::snprintf(line, sizeof line, "[fuzz] %lld cases  %.1f cases/s  %lld failures  elapsed %s  ETA %s\n",
-                    static_cast<long long>(r.cases), rate, static_cast<long long>(r.failed), seconds_text(el).c_str(),
-                    seconds_text(eta).c_str());
-      out << line << std::flush;
-    }
+    record(d, t, oc, -1, since(c0));
+  } else {
+    const DrawPlan plan(*kernel, o, isolate);
+    r.narrowed = plan.narrowed();
+    if (!o.quiet && !plan.note().empty()) out << "[fuzz] " << plan.note() << "\n";
+    auto last_progress = t0;
+    const int64_t my_cases = o.cases > 0 ? (o.cases - o.shard + o.shards - 1) / o.shards : 0;
+    for_each_index(o, t0, [&](int64_t index) {
+      const SupportedDraw s = plan.draw(uint64_t(index));
+      const size_t replaced = s.refusals.size() - (s.supported ? 0 : 1);
+      r.skipped_before_draw += int64_t(replaced);
+      for (size_t i = 0; i < replaced; ++i) skipped.add(s.refusals[i].substr(0, 100));
+      if (!s.supported) {  // every sub-draw refused: the case is unsupported, never drawn
+        ++r.cases;
+        ++r.unsupported;
+        const std::string why = s.refusals.back().substr(0, 100);
+        unsupported.add(why);
+        r.records.push_back(CaseRecord{index, to_string(s.desc), Verdict::unsupported, 0, why});
+      } else {
+        const auto c0 = Clock::now();
+        const CaseTensors t = materialize(s.desc);
+        const Outcome oc = run_case(*kernel, t, o.run, isolate, o.case_timeout_s);
+        record(s.desc, t, oc, index, since(c0));
+      }
+      if (int64_t(r.failures.size()) >= o.max_failures) return false;
+      if (!o.quiet && since(last_progress) >= o.progress_seconds) {
+        last_progress = Clock::now();
+        const double el = since(t0), rate = double(r.cases) / el;
+        const double eta = o.cases > 0 ? double(my_cases - r.cases) / rate : std::max(0.0, o.seconds - el);
+        char line[240];
+        std::snprintf(line, sizeof line,
+                      "[fuzz] %lld cases (ran %lld, unsupported %lld)  %.1f cases/s  %lld failures  elapsed %s  ETA %s\n",
+                      static_cast<long long>(r.cases), static_cast<long long>(r.ran()),
+                      static_cast<long long>(r.unsupported), rate, static_cast<long long>(r.failed),
+                      seconds_text(el).c_str(), seconds_text(eta).c_str());
+        out << line << std::flush;
+      }
+      return true;
+    });
   }
   r.seconds = since(t0);
   r.coverage = cov.rows();
-  r.unsupported_reasons = unsupported.rows();
-  if (!o.quiet) print_summary(out, o, r);
+  r.unsupported_reasons = unsupported.by_count();
+  r.skipped_reasons = skipped.by_count();
+  r.shortfall = shortfall_text(r);
+  if (!o.quiet) print_summary(out, r);
   return r;
+}
+
+int list_cases(const CampaignOptions& o, std::ostream& out, std::ostream& note) {
+  check_campaign_options(o);
+  if (!o.replay.empty()) {
+    out << to_string(parse_case(o.replay)) << "\n";
+    return 0;
+  }
+  if (o.cases <= 0) reject("--list-cases", std::string("with --time"), "a listing needs --cases N");
+  const std::unique_ptr<Kernel> kernel = make_kernel(o.kernel);
+  const bool isolate = o.isolate < 0 ? !kernel->trusted() : o.isolate != 0;
+  const DrawPlan plan(*kernel, o, isolate);
+  if (!plan.note().empty()) note << "# " << plan.note() << "\n";
+  int64_t listed = 0, refused = 0;
+  Tally reasons;
+  for_each_index(o, Clock::now(), [&](int64_t index) {
+    const SupportedDraw s = plan.draw(uint64_t(index));
+    if (s.supported) {
+      out << to_string(s.desc) << "\n";
+      ++listed;
+    } else {
+      ++refused;
+      reasons.add(s.refusals.back().substr(0, 100));
+    }
+    return true;
+  });
+  if (refused > 0) {
+    note << "# " << listed << " cases listed; " << refused << " not listed, the kernel refuses them:\n";
+    for (const CoverageRow& row : reasons.by_count()) note << "#   " << row.cases << "x " << row.name << "\n";
+  }
+  if (listed < o.min_run) {
+    note << "mqa-harness fuzz: " << listed << " cases listed, fewer than --min-run " << o.min_run << "\n";
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace mqa::fuzz

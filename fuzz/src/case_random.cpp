@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <initializer_list>
 
+#include "case_constraints.hpp"
 #include "mqa/philox.hpp"
 
 namespace mqa {
@@ -22,6 +23,8 @@ struct Draw {
   T pick(std::initializer_list<T> xs) { return *(xs.begin() + below(uint32_t(xs.size()))); }
   template <class T>
   T pick(const std::vector<T>& xs) { return xs[below(uint32_t(xs.size()))]; }
+  template <class T, size_t N>
+  T pick(const T (&xs)[N]) { return xs[below(uint32_t(N))]; }
 };
 
 // A length near an edge of the page / tile structure, or anywhere, at most `room`.
@@ -51,29 +54,46 @@ int64_t pages_needed(const CaseDescriptor& d, std::vector<int32_t>* w = nullptr)
 }  // namespace
 
 CaseDescriptor random_case(uint64_t seed, uint64_t index, const GenOptions& opt) {
-  Draw r{CounterRng{seed}, 0x100 + index};
+  return random_case_attempt(seed, index, 0, opt);
+}
+
+CaseDescriptor random_case_attempt(uint64_t seed, uint64_t index, uint32_t attempt, const GenOptions& opt) {
+  const gen::DrawSets sets = gen::resolve(opt);
+  // attempt 0 is the case's own stream; redraws use streams no other index reaches (< 2^48)
+  Draw r{CounterRng{seed}, 0x100 + index + (uint64_t(attempt) << 48)};
   CaseDescriptor d;
   const int32_t size = std::clamp(opt.size, 1, 100);
-  d.op = r.pick(opt.ops);
+  d.op = r.pick(sets.ops);
   const bool logits = d.op == CaseOp::paged_logits || d.op == CaseOp::ragged_logits;
-  d.head_dim = r.pick({32, 64, 128});
+  d.head_dim = opt.head_dims.empty() ? r.pick(gen::kHeadDims) : r.pick(opt.head_dims);
   d.quant_block = logits ? d.head_dim : r.pick({d.head_dim, d.head_dim, d.head_dim / 2, 32});
-  d.layout = r.pick(opt.layouts);
-  d.page_size = d.layout == PageLayoutKind::preshuffle16 ? r.pick({16, 16, 32, 48, 64, 64, 128, 256})
-                                                         : r.pick({1, 16, 16, 32, 48, 64, 64, 128, 256});
-  int32_t hmax = std::max(1, opt.max_heads * size / 100);
-  if (d.op == CaseOp::ragged_logits) hmax = std::min(hmax, 32);
-  do d.heads = r.pick({8, 16, 32, 64, 128, 1, 2});
-  while (d.heads > std::max(1, hmax));
-  d.next_n = d.op == CaseOp::paged_logits ? r.pick({1, 1, 1, 2, 2, 3, 4}) : 1;
-  d.lens_2d = d.op == CaseOp::paged_logits && r.chance(35);
+  d.layout = r.pick(sets.layouts);
+  if (!opt.page_sizes.empty()) d.page_size = r.pick(gen::allowed_page_sizes(opt, d.layout));
+  else d.page_size = d.layout == PageLayoutKind::preshuffle16 ? r.pick(gen::kPageSizesPreshuffle) : r.pick(gen::kPageSizesStandard);
+  if (!opt.heads.empty()) {
+    std::vector<int32_t> heads = opt.heads;
+    if (sets.need8) std::erase_if(heads, [](int32_t H) { return H % gen::kGroupHeads != 0; });
+    d.heads = r.pick(heads);
+  } else {
+    const int32_t hmax = gen::default_max_heads(opt, sets, d.op);
+    do d.heads = r.pick(gen::kHeads);
+    while (d.heads > hmax || (sets.need8 && d.heads % gen::kGroupHeads != 0));
+  }
+  if (d.op != CaseOp::paged_logits) d.next_n = 1;
+  else d.next_n = opt.next_n.empty() ? r.pick(gen::kNextN) : r.pick(opt.next_n);
+  switch (opt.lens) {
+    case LensShape::any: d.lens_2d = d.op == CaseOp::paged_logits && r.chance(35); break;
+    case LensShape::two_d: d.lens_2d = d.op == CaseOp::paged_logits; break;
+    case LensShape::one_d: d.lens_2d = false; break;
+  }
 
-  // lengths: a token budget shared by the sequences
+  // lengths: a token budget shared by the sequences, each at most max_len
   int64_t room = std::max<int64_t>(8, opt.max_tokens * size / 100);
   if (d.op == CaseOp::ragged_logits) room = std::min<int64_t>(room, 512);
+  auto seq_room = [&] { return opt.max_len < 0 ? room : std::min<int64_t>(room, opt.max_len); };
   const int32_t batch = 1 + int32_t(r.below(uint32_t(std::max(1, opt.max_batch * size / 100))));
   for (int32_t b = 0; b < batch; ++b) {
-    const int32_t last = edge_length(r, d.page_size, room);
+    const int32_t last = edge_length(r, d.page_size, seq_room());
     room -= last;
     if (!d.lens_2d) { d.lens.push_back(last); continue; }
     const bool causal = r.chance(80);
@@ -89,7 +109,7 @@ CaseDescriptor random_case(uint64_t seed, uint64_t index, const GenOptions& opt)
   if (r.chance(20)) {  // explicit table width; sometimes a sequence fills it exactly
     d.max_blocks = int32_t(most + r.below(3)) + (most == 0);
     const int64_t cap = int64_t(d.max_blocks) * d.page_size;
-    if (r.chance(50) && cap - most_w <= room && d.op != CaseOp::ragged_logits) {
+    if (r.chance(50) && cap - most_w <= room && d.op != CaseOp::ragged_logits && (opt.max_len < 0 || cap <= opt.max_len)) {
       const size_t b = size_t(r.below(uint32_t(batch)));
       if (d.lens_2d) {
         for (int32_t j = 0; j < d.next_n; ++j) d.lens[b * size_t(d.next_n) + size_t(j)] += int32_t(cap) - written[b];
@@ -126,11 +146,16 @@ CaseDescriptor random_case(uint64_t seed, uint64_t index, const GenOptions& opt)
   d.pad_slots = r.chance(75) ? 0 : int32_t(1 + r.below(4));
   if (d.op == CaseOp::paged_logits && r.chance(20)) d.max_context_len = std::max(1, most_w) + int32_t(r.below(300));
   d.out_pad = r.chance(70) ? 0 : r.pick({1, 3, 64, 255});
-  d.encoding = r.chance(70) ? Fp8Encoding::e4m3fn : Fp8Encoding::e4m3fnuz;
+  if (opt.encodings.size() == 1) d.encoding = opt.encodings[0];
+  else d.encoding = r.chance(70) ? Fp8Encoding::e4m3fn : Fp8Encoding::e4m3fnuz;
   d.quant = r.chance(55) ? QuantVariant::exact : r.pick({QuantVariant::vllm, QuantVariant::aiter, QuantVariant::sglang});
   d.ue8m0 = r.chance(30);
-  d.profile = r.chance(70) ? Profile::exact : r.pick(opt.profiles);
-  if (!logits || d.heads % 8 != 0) d.profile = Profile::exact;
+  // one profile: always it (resolve() left only the ops and heads it applies to); several:
+  // exact 70% of the time (the old default), else any of them where it applies
+  if (sets.profiles.size() == 1) d.profile = sets.profiles[0];
+  else d.profile = r.chance(70) && std::find(sets.profiles.begin(), sets.profiles.end(), Profile::exact) != sets.profiles.end()
+                       ? Profile::exact : r.pick(sets.profiles);
+  if (!logits || d.heads % gen::kGroupHeads != 0) d.profile = Profile::exact;
   d.clean_logits = logits && r.chance(30);
   d.dist = r.pick({ValueDist::friendly, ValueDist::randn, ValueDist::randn, ValueDist::adversarial});
   if (d.op == CaseOp::ragged_logits) {
@@ -140,6 +165,20 @@ CaseDescriptor random_case(uint64_t seed, uint64_t index, const GenOptions& opt)
   if (logits && r.chance(40)) d.topk = r.pick({1, 2, 7, 64, 255, 256});
   d.seed = r.rng.u64(r.stream, 1u << 20);
   return d;
+}
+
+SupportedDraw random_supported_case(uint64_t seed, uint64_t index, const GenOptions& opt, const ShapeRefusal& refusal,
+                                    int32_t max_attempts) {
+  SupportedDraw s;
+  for (int32_t a = 0; a < std::max(1, max_attempts); ++a) {
+    s.desc = random_case_attempt(seed, index, uint32_t(a), opt);
+    if (!refusal) return s;
+    std::string why = refusal(s.desc);
+    if (why.empty()) return s;
+    s.refusals.push_back(std::move(why));
+  }
+  s.supported = false;
+  return s;
 }
 
 std::vector<CaseDescriptor> shrink_candidates(const CaseDescriptor& d) {
@@ -243,6 +282,15 @@ int64_t case_size(const CaseDescriptor& d) {
   for (int32_t L : d.lens) tokens += L;
   const int64_t rows = d.op == CaseOp::ragged_logits ? d.M : int64_t(d.batch()) * d.next_n;
   return tokens + rows * d.heads + d.head_dim + d.page_size;
+}
+
+const char* to_string(ShrinkStop s) {
+  switch (s) {
+    case ShrinkStop::minimal: return "minimal";
+    case ShrinkStop::step_limit: return "step_limit";
+    case ShrinkStop::time_limit: return "time_limit";
+  }
+  return "?";
 }
 
 }  // namespace mqa

@@ -1,5 +1,7 @@
 // `mqa-harness fuzz`: the command line of the campaign.
 #include <CLI/CLI.hpp>
+#include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 
@@ -39,11 +41,54 @@ double parse_duration(const std::string& s) {
   }
 }
 
+// "64,16" -> {64, 16}; "all" / "any" -> {} (no constraint). A bad item names the option.
+template <class F>
+auto parse_list(const char* option, const std::string& text, F&& one, const char* expected) {
+  std::vector<decltype(one(std::string()))> out;
+  if (text == "all" || text == "any") return out;
+  for (const std::string& item : split(text, ',')) {
+    try {
+      out.push_back(one(item));
+    } catch (const std::exception&) {
+      reject(option, "'" + item + "'", expected);
+    }
+  }
+  if (out.empty()) reject(option, "'" + text + "'", expected);
+  return out;
+}
+
+int32_t parse_int(const std::string& s) {
+  size_t used = 0;
+  const int v = std::stoi(s, &used);
+  if (used != s.size()) throw std::invalid_argument(s);
+  return v;
+}
+
+void write_text_file(const char* option, const std::string& path, const std::function<void(std::ostream&)>& write) {
+  std::ofstream f(path);
+  if (f) write(f);
+  if (!f) throw std::runtime_error(std::string("cannot write ") + option + " file '" + path + "'");
+}
+
+void write_reports(const CampaignResult& r, const std::string& json_path, const std::string& junit_path) {
+  if (!json_path.empty()) write_text_file("--json", json_path, [&](std::ostream& f) { f << to_json_text(r); });
+  if (!junit_path.empty()) write_text_file("--junit", junit_path, [&](std::ostream& f) { write_junit(r, f); });
+}
+
 struct CliState {
   CampaignOptions o;
-  std::string time, shard = "0/1", ops = "all", profile = "all", layouts = "all", writes = "defined",
-              isolate = "auto";
-  bool no_shrink = false, no_high_ids = false;
+  std::string time, shard = "0/1", ops = "all", profile = "all", layouts = "all", page_sizes = "any",
+              heads = "any", head_dims = "any", next_n = "any", encodings = "any", lens_2d = "any",
+              writes = "defined", isolate = "auto", json, junit;
+  bool no_shrink = false, no_high_ids = false, list = false;
+  CLI::Option* shrink_steps = nullptr;
+  CLI::Option* shrink_time = nullptr;
+};
+
+struct MergeState {
+  std::vector<std::string> files;
+  std::string json, junit;
+  int64_t min_run = -1;
 };
 
 void apply(CliState& s) {
@@ -57,15 +102,20 @@ void apply(CliState& s) {
   } catch (const std::exception&) {
     reject("shard", "'" + s.shard + "'", "expected i/N, e.g. 0/4");
   }
-  if (s.ops != "all") {
-    o.gen.ops.clear();
-    for (const std::string& op : split(s.ops, ',')) o.gen.ops.push_back(case_op_from_string(op));
-  }
-  if (s.profile != "all") o.gen.profiles = {profile_from_string(s.profile)};
-  if (s.layouts != "all") {
-    o.gen.layouts.clear();
-    for (const std::string& l : split(s.layouts, ',')) o.gen.layouts.push_back(page_layout_from_string(l));
-  }
+  GenOptions& g = o.gen;
+  g.ops = parse_list("--ops", s.ops, case_op_from_string, "expected all or a comma list of quant_cache,gather,paged_logits,ragged_logits");
+  g.profiles = parse_list("--profile", s.profile, profile_from_string, "expected all or a comma list of exact,deepgemm_sm90");
+  g.layouts = parse_list("--layouts", s.layouts, page_layout_from_string, "expected all or a comma list of standard,preshuffle16");
+  g.page_sizes = parse_list("--page-sizes", s.page_sizes, parse_int, "expected any or a comma list of page sizes, e.g. 64,16");
+  g.heads = parse_list("--heads", s.heads, parse_int, "expected any or a comma list of head counts, e.g. 32,64");
+  g.head_dims = parse_list("--head-dims", s.head_dims, parse_int, "expected any or a comma list of head dims, e.g. 128");
+  g.next_n = parse_list("--next-n", s.next_n, parse_int, "expected any or a comma list, e.g. 1,2");
+  g.encodings = parse_list("--encodings", s.encodings, fp8_encoding_from_string, "expected any or a comma list of e4m3fn,e4m3fnuz");
+  if (s.lens_2d == "any") g.lens = LensShape::any;
+  else if (s.lens_2d == "on") g.lens = LensShape::two_d;
+  else if (s.lens_2d == "off") g.lens = LensShape::one_d;
+  else reject("--lens-2d", "'" + s.lens_2d + "'", "expected on, off or any");
+  g.high_page_ids = !s.no_high_ids;
   if (s.writes == "defined") o.run.writes = WriteScope::defined;
   else if (s.writes == "columns") o.run.writes = WriteScope::columns;
   else reject("writes", "'" + s.writes + "'", "expected defined or columns");
@@ -75,8 +125,47 @@ void apply(CliState& s) {
   else reject("isolate", "'" + s.isolate + "'", "expected auto, on or off");
   (void)CompareMode::parse(o.run.compare);  // reject a bad mode before the campaign starts
   o.shrink = !s.no_shrink;
-  o.gen.high_page_ids = !s.no_high_ids;
+  o.shrink_replay = s.shrink_steps->count() + s.shrink_time->count() > 0;  // continuing a stopped shrink
+  check_gen_options(g);  // constraints that contradict each other are bad input, before any kernel loads
   if (o.cases <= 0 && o.seconds <= 0 && o.replay.empty()) o.cases = 1000;
+}
+
+// Runs body; InvalidInput and other errors print and give exit 2; a non-zero code is thrown
+// the way main() expects.
+void run_command(const std::function<int()>& body) {
+  int rc = 2;
+  try {
+    rc = body();
+  } catch (const std::exception& e) {
+    std::cerr << "mqa-harness fuzz: " << e.what() << "\n";
+  }
+  if (rc != 0) throw CLI::RuntimeError(rc);
+}
+
+void add_merge_cli(CLI::App* f) {
+  auto m = std::make_shared<MergeState>();
+  CLI::App* c = f->add_subcommand("merge", "Combine the --json results of the shards of one campaign (--shard i/N) into one");
+  c->add_option("files", m->files, "the --json files of the shards")->required();
+  c->add_option("--json", m->json, "write the merged result as JSON");
+  c->add_option("--junit", m->junit, "write the merged result as JUnit XML");
+  c->add_option("--min-run", m->min_run, "fewer cases ran over all shards: exit 1 (default: the largest of the shards')");
+  c->callback([m] {
+    run_command([&] {
+      std::vector<CampaignResult> shards;
+      for (const std::string& path : m->files) {
+        std::ifstream in(path);
+        if (!in) reject("merge", "'" + path + "'", "cannot read the file");
+        std::stringstream text;
+        text << in.rdbuf();
+        shards.push_back(from_json_text(text.str(), path));
+      }
+      const CampaignResult r = merge_results(shards, m->files, m->min_run);
+      print_summary(std::cout, r);
+      write_reports(r, m->json, m->junit);
+      if (!r.shortfall.empty()) std::cerr << "mqa-harness fuzz merge: " << r.shortfall << "\n";
+      return r.exit_code();
+    });
+  });
 }
 
 }  // namespace
@@ -91,44 +180,81 @@ void add_cli(CLI::App& app) {
   f->add_option("--time", state->time, "time budget of this shard, e.g. 60s, 5m");
   f->add_option("--seed", o.seed, "campaign seed (case i is a pure function of seed and i)")->capture_default_str();
   f->add_option("--shard", state->shard, "i/N: run the cases with index % N == i")->capture_default_str();
-  f->add_option("--ops", state->ops, "all, or a comma list of quant_cache,gather,paged_logits,ragged_logits")
+  // what is drawn (mqa/case_random.hpp GenOptions; a list draws only its values)
+  f->add_option("--ops", state->ops,
+                "all, or a comma list of quant_cache,gather,paged_logits,ragged_logits (all: every op the other "
+                "constraints leave)")
       ->capture_default_str();
-  f->add_option("--profile", state->profile, "all | exact | deepgemm_sm90")->capture_default_str();
+  f->add_option("--profile", state->profile,
+                "all | exact | deepgemm_sm90 (or a comma list); without exact only the logits ops and H % 8 == 0 are drawn")
+      ->capture_default_str();
   f->add_option("--layouts", state->layouts, "all, or a comma list of standard,preshuffle16")->capture_default_str();
+  f->add_option("--page-sizes", state->page_sizes, "any, or a comma list of page sizes B, e.g. 64,16")->capture_default_str();
+  f->add_option("--heads", state->heads, "any, or a comma list of head counts H (powers of two), e.g. 32,64")
+      ->capture_default_str();
+  f->add_option("--head-dims", state->head_dims, "any, or a comma list of head dims D (multiples of 32), e.g. 128")
+      ->capture_default_str();
+  f->add_option("--next-n", state->next_n, "any, or a comma list of next_n (paged_logits; other ops have 1), e.g. 1,2")
+      ->capture_default_str();
+  f->add_option("--encodings", state->encodings, "any, or a comma list of e4m3fn,e4m3fnuz")->capture_default_str();
+  f->add_option("--lens-2d", state->lens_2d, "on | off | any: 2-D context lens (paged_logits; on draws only paged_logits)")
+      ->capture_default_str();
+  f->add_option("--batch,--max-batch", o.gen.max_batch, "at most this many sequences per case")->capture_default_str();
+  f->add_option("--max-len", o.gen.max_len, "longest sequence (paged: a row's context), -1: only --max-tokens bounds it")
+      ->capture_default_str();
+  f->add_option("--max-tokens", o.gen.max_tokens, "written tokens per case")->capture_default_str();
+  f->add_option("--max-heads", o.gen.max_heads, "heads per case (when --heads is not given)")->capture_default_str();
+  f->add_flag("--no-high-ids", state->no_high_ids, "never use pools past 65,536 pages / 2^32 bytes");
+  f->add_option("--redraws", o.redraws,
+                "sub-draws per case while the kernel's supports() refuses it, after narrowing the draw to the shapes "
+                "it supports (0: plain draws; refused cases count as unsupported)")
+      ->capture_default_str();
+  // what is judged and reported
   f->add_option("--replay", o.replay, "run only this case descriptor (as printed by a failure)");
-  f->add_option("--compare", o.run.compare, "comparison of logits: bitwise | ulp:N (sentinel/clean are added)")
+  f->add_option("--compare", o.run.compare,
+                "comparison of logits: bitwise | ulp:N | tolerance:fp32 | tolerance:fp8_mma (tolerance = "
+                "tolerance:fp32), then options ,zero_sign_equal ,bf16_out ,calc_diff:X; see docs/numerics.md "
+                "'Tolerance models' (the sentinel, clean and write scope come from the case and --writes)")
       ->capture_default_str();
   f->add_option("--writes", state->writes,
                 "defined: the kernel may write only the defined region (the ABI); columns: any of [0, cols)")
       ->capture_default_str();
   f->add_option("--repeat", o.run.repeat, "runs per case, each must match bit for bit (determinism)")
       ->capture_default_str();
+  f->add_option("--min-run", o.min_run,
+                "fewer cases than this ran (passed or failed; unsupported ones do not count): exit 1, never PASS")
+      ->capture_default_str();
+  f->add_option("--json", state->json, "write the result (summary, failures, coverage, every case) as JSON");
+  f->add_option("--junit", state->junit, "write the result as JUnit XML (one testcase per case)");
+  f->add_flag("--list-cases", state->list,
+              "print the descriptors the campaign would run (one per line, after constraints; asks supports(), runs no "
+              "kernel) and exit");
   f->add_option("--max-failures", o.max_failures, "stop after this many failing cases")->capture_default_str();
   f->add_flag("--no-shrink", state->no_shrink, "report failures as found, without shrinking");
-  f->add_option("--shrink-time", o.shrink_seconds, "seconds spent shrinking one failure")->capture_default_str();
-  f->add_option("--shrink-steps", o.shrink_steps, "candidates tried while shrinking one failure")->capture_default_str();
+  state->shrink_time = f->add_option("--shrink-time", o.shrink_seconds,
+                                     "seconds spent shrinking one failure (with --replay: shrink the replayed case)")
+                           ->capture_default_str();
+  state->shrink_steps = f->add_option("--shrink-steps", o.shrink_steps,
+                                      "candidates tried while shrinking one failure (with --replay: shrink the replayed case)")
+                            ->capture_default_str();
   f->add_option("--repro-dir", o.repro_dir, "where repro files go ('' for none)")->capture_default_str();
   f->add_option("--isolate", state->isolate, "auto | on | off: run each case in a child process (auto: not for built-ins)")
       ->capture_default_str();
   f->add_option("--case-timeout", o.case_timeout_s, "seconds before an isolated case counts as TIMEOUT")
       ->capture_default_str();
-  f->add_option("--max-tokens", o.gen.max_tokens, "written tokens per case")->capture_default_str();
-  f->add_option("--max-batch", o.gen.max_batch, "sequences per case")->capture_default_str();
-  f->add_option("--max-heads", o.gen.max_heads, "heads per case")->capture_default_str();
-  f->add_flag("--no-high-ids", state->no_high_ids, "never use pools past 65,536 pages / 2^32 bytes");
   f->add_option("--progress-interval", o.progress_seconds, "seconds between progress lines")->capture_default_str();
   f->add_flag("--quiet", o.quiet, "no progress lines and no summary table");
-  f->callback([state] {
-    int rc = 2;
-    try {
+  add_merge_cli(f);
+  f->callback([state, f] {
+    if (f->got_subcommand("merge")) return;  // `fuzz merge` ran its own command
+    run_command([&] {
       apply(*state);
-      rc = run_campaign(state->o, std::cout).exit_code();
-    } catch (const InvalidInput& e) {
-      std::cerr << "mqa-harness fuzz: " << e.what() << "\n";
-    } catch (const std::exception& e) {
-      std::cerr << "mqa-harness fuzz: " << e.what() << "\n";
-    }
-    if (rc != 0) throw CLI::RuntimeError(rc);
+      if (state->list) return list_cases(state->o, std::cout, std::cerr);
+      const CampaignResult r = run_campaign(state->o, std::cout);
+      write_reports(r, state->json, state->junit);
+      if (!r.shortfall.empty()) std::cerr << "mqa-harness fuzz: " << r.shortfall << "\n";
+      return r.exit_code();
+    });
   });
 }
 

@@ -1,7 +1,11 @@
 // Private to the fuzz library.
 #pragma once
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "mqa/fuzz.hpp"
 
@@ -14,5 +18,56 @@ std::unique_ptr<Kernel> make_exec_kernel(const std::string& spec);
 // Writes the golden-schema file of one case (repro files). Returns false (and says why in
 // `why`) when the golden library is not built in.
 bool write_case_file(const std::string& path, const CaseTensors& t, std::string* why);
+
+// work() in a forked child; its return value comes back through a pipe. `error` says how the
+// child ended when it did not return ("signal 11 (Segmentation fault)", "timeout").
+struct ChildOutput {
+  bool ok = false;
+  bool timed_out = false;
+  int signal = 0;
+  std::string payload, error;
+};
+ChildOutput run_in_child(const std::function<std::string()>& work, double timeout_s);
+
+// "12.3s" or "4m05s".
+std::string seconds_text(double s);
+
+// Why r can say neither PASS nor FAIL of its cases: fewer than r.min_run ran ("" when enough
+// did), e.g. "0 of 200 cases ran: 200 unsupported (reasons: 200x no GPU: ...)".
+std::string shortfall_text(const CampaignResult& r);
+
+// Counts per name (coverage classes, reasons); rows() in the summary's order.
+class Tally {
+ public:
+  void add(const std::string& name, int64_t cases = 1, int64_t failures = 0);
+  void add(const std::vector<CoverageRow>& rows);
+  // The edge classes first, in a fixed order; then the rest (op, layout, B, ...) by name,
+  // numbers by value (B = 16 before B = 128).
+  std::vector<CoverageRow> rows() const;
+  // Most cases first (reasons).
+  std::vector<CoverageRow> by_count() const;
+
+ private:
+  std::map<std::string, size_t> index_;
+  std::vector<CoverageRow> rows_;
+};
+
+// How the campaign draws: the options after narrowing to what the kernel supports, and the
+// kernel's answer for each drawable shape (asked once, in a child when the kernel is isolated).
+class DrawPlan {
+ public:
+  DrawPlan(const Kernel& k, const CampaignOptions& o, bool isolate);
+  SupportedDraw draw(uint64_t index) const;
+  const GenOptions& gen() const { return gen_; }
+  const std::string& narrowed() const { return narrowed_; }  // "" : not narrowed
+  const std::string& note() const { return note_; }          // what the probe found, for the log
+
+ private:
+  uint64_t seed_;
+  GenOptions gen_;
+  int32_t attempts_ = 1;
+  std::unordered_map<std::string, std::string> refusals_;  // to_string(kernel_shape) -> reason
+  std::string narrowed_, note_;
+};
 
 }  // namespace mqa::fuzz

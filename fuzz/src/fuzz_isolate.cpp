@@ -8,7 +8,7 @@
 #include <cstring>
 #include <exception>
 
-#include "mqa/fuzz.hpp"
+#include "fuzz_internal.hpp"
 
 namespace mqa::fuzz {
 
@@ -41,17 +41,31 @@ void write_all(int fd, const std::string& s) {
 
 }  // namespace
 
-Outcome run_case(const Kernel& k, const CaseTensors& t, const RunOptions& o, bool isolate, double timeout_s) {
-  if (!isolate) return run_guarded(k, t, o);
+ChildOutput run_in_child(const std::function<std::string()>& work, double timeout_s) {
+  ChildOutput r;
   int fds[2];
-  if (pipe(fds) != 0) return Outcome{Verdict::fail, std::string("pipe: ") + std::strerror(errno)};
+  if (pipe(fds) != 0) {
+    r.error = std::string("pipe: ") + std::strerror(errno);
+    return r;
+  }
   const pid_t pid = fork();
-  if (pid < 0) return Outcome{Verdict::fail, std::string("fork: ") + std::strerror(errno)};
-  if (pid == 0) {  // child: run, send "<verdict byte><detail>", leave without running destructors
+  if (pid < 0) {
+    r.error = std::string("fork: ") + std::strerror(errno);
+    close(fds[0]);
+    close(fds[1]);
+    return r;
+  }
+  if (pid == 0) {  // child: run, send the payload, leave without running destructors
     close(fds[0]);
     if (timeout_s > 0) alarm(unsigned(timeout_s + 0.999));
-    const Outcome r = run_guarded(k, t, o);
-    write_all(fds[1], std::string(1, char('0' + int(r.verdict))) + r.detail);
+    std::string out(1, '1');
+    try {
+      out += work();
+    } catch (const std::exception& e) {
+      out = std::string(1, '0');
+      out += e.what();
+    }
+    write_all(fds[1], out);
     close(fds[1]);
     _exit(0);
   }
@@ -69,13 +83,33 @@ Outcome run_case(const Kernel& k, const CaseTensors& t, const RunOptions& o, boo
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFSIGNALED(status)) {
-    const int sig = WTERMSIG(status);
-    if (sig == SIGALRM) return Outcome{Verdict::timeout, "the kernel ran past " + std::to_string(timeout_s) + " s"};
-    return Outcome{Verdict::crash, std::string("the kernel crashed: signal ") + std::to_string(sig) + " (" +
-                                       strsignal(sig) + ")"};
+    r.signal = WTERMSIG(status);
+    r.timed_out = r.signal == SIGALRM;
+    r.error = r.timed_out ? "ran past " + std::to_string(timeout_s) + " s"
+                          : "signal " + std::to_string(r.signal) + " (" + strsignal(r.signal) + ")";
+    return r;
   }
-  if (msg.empty()) return Outcome{Verdict::crash, "the case's child process exited without a verdict"};
-  return Outcome{Verdict(msg[0] - '0'), msg.substr(1)};
+  if (msg.empty()) {
+    r.error = "the child process exited without an answer";
+    return r;
+  }
+  r.ok = msg[0] == '1';
+  (r.ok ? r.payload : r.error) = msg.substr(1);
+  return r;
+}
+
+Outcome run_case(const Kernel& k, const CaseTensors& t, const RunOptions& o, bool isolate, double timeout_s) {
+  if (!isolate) return run_guarded(k, t, o);
+  const ChildOutput c = run_in_child(
+      [&] {
+        const Outcome r = run_guarded(k, t, o);
+        return std::string(1, char('0' + int(r.verdict))) + r.detail;
+      },
+      timeout_s);
+  if (c.timed_out) return Outcome{Verdict::timeout, "the kernel ran past " + std::to_string(timeout_s) + " s"};
+  if (c.signal != 0) return Outcome{Verdict::crash, "the kernel crashed: " + c.error};
+  if (!c.ok || c.payload.empty()) return Outcome{Verdict::crash, "the case's child process exited without a verdict: " + c.error};
+  return Outcome{Verdict(c.payload[0] - '0'), c.payload.substr(1)};
 }
 
 }  // namespace mqa::fuzz

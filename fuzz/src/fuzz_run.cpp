@@ -138,6 +138,12 @@ class AbiKernel final : public Kernel {
   explicit AbiKernel(const std::string& spec) : spec_(spec), k_(KernelUnderTest::load(spec)) {}
   const std::string& spec() const override { return spec_; }
   bool trusted() const override { return spec_ == "builtin-ref" || spec_ == "builtin-hip"; }
+  bool answers_supports() const override { return true; }
+  std::string refusal(const CaseDescriptor& d) const override {
+    const KutResult s = k_.supports(case_shape(d));
+    if (s.status != MQA_UNSUPPORTED) return {};  // MQA_INVALID / MQA_ERROR: running the case reports it
+    return s.message.empty() ? std::string("unsupported (supports() gave no reason)") : s.message;
+  }
   Outcome run(const CaseTensors& t, const RunOptions& o) const override {
     const KutResult s = k_.supports(case_shape(t.desc));
     if (s.status == MQA_UNSUPPORTED) return Outcome{Verdict::unsupported, s.message};

@@ -1,6 +1,8 @@
 #!/bin/bash
 # End-to-end tests of `mqa-harness fuzz`: exit codes, sharding, a caught mutant with its repro
-# file and replay command (which must fail again), bad input (exit 2), and the exec: kernel.
+# file and replay command (which must fail again), bad input (exit 2), the exec: kernel, and
+# targeted campaigns: constraints, --list-cases, honest results (--min-run), --json / --junit,
+# `fuzz merge` of shards, shrink limits.
 # Usage: cli_test.sh HARNESS MUTANT_DIR SOURCE_DIR
 set -u
 H=$1 M=$2 SRC=$3
@@ -17,12 +19,12 @@ contains() {  # contains NAME FILE TEXT
 "$H" fuzz --cases 150 --seed 5 --progress-interval 0.2 > "$T/pass.txt" 2>&1
 check "reference campaign passes" 0 $?
 contains "progress line" "$T/pass.txt" "cases/s"
-contains "summary table" "$T/pass.txt" "coverage class"
+contains "summary table" "$T/pass.txt" "coverage (cases that ran)"
 contains "verdict line" "$T/pass.txt" "RESULT: PASS"
 
 "$H" fuzz --cases 100 --seed 5 --shard 1/2 > "$T/shard.txt" 2>&1
 check "shard 1/2" 0 $?
-contains "shard runs half the cases" "$T/shard.txt" "cases 50 "
+contains "shard runs half the cases" "$T/shard.txt" "cases 50:"
 
 "$H" fuzz --kernel "$M/libmqa_mutant_headsum_sequential.so" --cases 100 --seed 5 --repro-dir "$T" > "$T/mut.txt" 2>&1
 check "mutant is caught" 1 $?
@@ -66,6 +68,143 @@ MQA_STANDIN_BUG=1 "$H" fuzz --kernel "$EXEC" --ops paged_logits --profile exact 
   --max-tokens 300 --shrink-time 20 --repro-dir "" > "$T/exec_bug.txt" 2>&1
 check "exec stand-in with a planted bug is caught" 1 $?
 contains "exec failure names the dataset" "$T/exec_bug.txt" "logits"
+
+# ---- targeted campaigns ------------------------------------------------------------------------
+PY=/usr/bin/python3
+"$H" fuzz --help > "$T/help.txt" 2>&1
+check "fuzz --help" 0 $?
+for mode in "bitwise | ulp:N | tolerance:fp32 | tolerance:fp8_mma" ",zero_sign_equal ,bf16_out ,calc_diff:X" \
+    "'Tolerance models'" "--page-sizes" "--lens-2d" "--min-run" "--list-cases" "--junit"; do
+  contains "help documents $mode" "$T/help.txt" "$mode"
+done
+"$H" fuzz merge --help > /dev/null 2>&1; check "fuzz merge --help" 0 $?
+
+# --list-cases: the campaign's own cases (same options, seed, shard), for golden generate
+"$H" fuzz --cases 30 --seed 8 --shard 1/3 --ops paged_logits,gather --max-tokens 200 --list-cases > "$T/list.txt" 2> "$T/list_err.txt"
+check "list-cases" 0 $?
+[ "$(wc -l < "$T/list.txt")" = 10 ] && echo "ok: list-cases lists the shard's 10 cases" || { echo "FAIL: list-cases count"; cat "$T/list.txt"; fails=$((fails + 1)); }
+"$H" fuzz --cases 30 --seed 8 --shard 1/3 --ops paged_logits,gather --max-tokens 200 --json "$T/listed_run.json" --quiet > /dev/null 2>&1
+check "the listed campaign runs" 0 $?
+$PY - "$T/list.txt" "$T/listed_run.json" <<'PYEOF'
+import json, sys
+listed = open(sys.argv[1]).read().split("\n")[:-1]
+ran = [c["descriptor"] for c in json.load(open(sys.argv[2]))["cases"]]
+sys.exit(0 if listed == ran else 1)
+PYEOF
+check "list-cases prints exactly the cases the campaign runs" 0 $?
+"$H" golden generate --cases "$T/list.txt" -o "$T/listed.h5" > /dev/null 2>&1
+check "golden generate takes the listed cases" 0 $?
+"$H" fuzz --cases 200 --profile deepgemm_sm90 --list-cases > "$T/dg.txt" 2>/dev/null
+[ "$(grep -c 'profile=deepgemm_sm90' "$T/dg.txt")" = 200 ] && echo "ok: --profile deepgemm_sm90 draws only that profile" \
+  || { echo "FAIL: --profile deepgemm_sm90 drew $(grep -c 'profile=deepgemm_sm90' "$T/dg.txt") of 200"; fails=$((fails + 1)); }
+! grep -qE 'op=(quant_cache|gather)' "$T/dg.txt" && echo "ok: a forced profile draws only the logits ops" \
+  || { echo "FAIL: a forced profile drew quant_cache/gather"; fails=$((fails + 1)); }
+"$H" fuzz --cases 100 --page-sizes 64,16 --heads 32,64 --head-dims 128 --next-n 2 --encodings e4m3fn --lens-2d on \
+  --batch 2 --max-len 300 --list-cases > "$T/dgc.txt" 2>/dev/null
+$PY - "$T/dgc.txt" <<'PYEOF'
+import re, sys
+lines = open(sys.argv[1]).read().split("\n")[:-1]
+def field(l, k): return re.search(r"(?:^| )" + k + r"=(\S+)", l).group(1)
+ok = len(lines) == 100
+for l in lines:
+    lens = [int(x) for x in re.split(r"[,|]", field(l, "lens")[4:-1]) if x]
+    ok &= field(l, "op") == "paged_logits" and field(l, "B") in ("64", "16") and field(l, "H") in ("32", "64")
+    ok &= field(l, "D") == "128" and field(l, "next_n") == "2" and field(l, "enc") == "e4m3fn"
+    ok &= field(l, "lens").startswith("2d:") and len(lens) <= 2 * 2 and max(lens) <= 300
+sys.exit(0 if ok else 1)
+PYEOF
+check "constraint options restrict every listed case" 0 $?
+"$H" fuzz --profile deepgemm_sm90 --ops quant_cache,paged_logits --cases 3 > "$T/contra.txt" 2>&1
+check "a forced profile with an op that takes none" 2 $?
+contains "contradiction names the options" "$T/contra.txt" "invalid --ops = quant_cache: quant_cache takes no profile, and --profile deepgemm_sm90"
+"$H" fuzz --layouts preshuffle16 --page-sizes 1 --cases 3 > "$T/contra2.txt" 2>&1
+check "a layout no page size fits" 2 $?
+contains "names --layouts and --page-sizes" "$T/contra2.txt" "invalid --layouts = preshuffle16: needs a page size that is a multiple of 16, and --page-sizes 1"
+"$H" fuzz --page-sizes 64,x --cases 3 > "$T/bad_list.txt" 2>&1; check "bad --page-sizes item" 2 $?
+contains "bad item named" "$T/bad_list.txt" "invalid --page-sizes = 'x'"
+"$H" fuzz --heads 3 --cases 3 > "$T/bad_heads.txt" 2>&1; check "bad --heads value" 2 $?
+contains "bad value named" "$T/bad_heads.txt" "invalid --heads = 3: H must be a power of two"
+"$H" fuzz --lens-2d maybe --cases 3 > /dev/null 2>&1; check "bad --lens-2d" 2 $?
+"$H" fuzz --encodings e5m2 --cases 3 > /dev/null 2>&1; check "bad --encodings" 2 $?
+"$H" fuzz --time 5s --list-cases > /dev/null 2>&1; check "--list-cases needs --cases" 2 $?
+
+# honest results: a kernel that runs nothing never passes
+"$H" fuzz --kernel "$M/libmqa_shaped_none.so" --cases 20 --json "$T/none.json" --junit "$T/none.xml" > "$T/none.txt" 2>&1
+check "a kernel that supports nothing: exit 1" 1 $?
+contains "says why nothing ran" "$T/none.txt" "0 of 20 cases ran: 20 unsupported (reasons: 20x this test kernel supports no case)"
+! grep -q "RESULT: PASS" "$T/none.txt" && echo "ok: no RESULT: PASS when nothing ran" || { echo "FAIL: PASS printed"; fails=$((fails + 1)); }
+$PY -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; sys.exit(0 if (s["result"], s["ran"], s["unsupported"]) == ("inconclusive", 0, 20) else 1)' "$T/none.json"
+check "the JSON says inconclusive" 0 $?
+$PY -c 'import sys, xml.dom.minidom as m; d=m.parse(sys.argv[1]); sys.exit(0 if len(d.getElementsByTagName("skipped")) == 20 and len(d.getElementsByTagName("failure")) == 1 else 1)' "$T/none.xml"
+check "JUnit: 20 skipped and a failing 'enough cases ran'" 0 $?
+"$H" fuzz --kernel "$M/libmqa_shaped_none.so" --cases 20 --min-run 0 > /dev/null 2>&1
+check "--min-run 0 accepts a campaign that ran nothing" 0 $?
+"$H" fuzz --cases 10 --min-run 11 > "$T/few.txt" 2>&1
+check "fewer cases than --min-run" 1 $?
+contains "min-run named" "$T/few.txt" "10 of 10 cases ran; --min-run asks for 11"
+"$H" fuzz --kernel builtin-hip --cases 20 > "$T/hip.txt" 2>&1; rc=$?
+if grep -q "no GPU" "$T/hip.txt"; then
+  check "builtin-hip without a GPU is not a pass" 1 $rc
+  contains "builtin-hip says why" "$T/hip.txt" "0 of 20 cases ran: 20 unsupported (reasons: 20x no GPU"
+else
+  check "builtin-hip on a GPU" 0 $rc
+fi
+
+# --json / --junit of a failing campaign, shrink limits
+"$H" fuzz --kernel "$M/libmqa_mutant_crash_on_long_rows.so" --ops paged_logits --cases 200 --seed 5 --repro-dir "" \
+  --shrink-steps 2 --json "$T/crash.json" --junit "$T/crash.xml" > "$T/crash2.txt" 2>&1
+check "a shrink cut short still fails" 1 $?
+contains "the shrink says it was cut short" "$T/crash2.txt" "shrink stopped at the 2-step limit after 2 steps; the case may not be minimal: continue with"
+$PY - "$T/crash.json" <<'PYEOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+f = j["failures"][0]
+ok = j["summary"]["result"] == "fail" and f["verdict"] == "CRASH" and f["shrink_limit_hit"] and f["shrink_stop"] == "step_limit"
+ok &= f["shrink_steps"] == 2 and "--shrink-steps 2000" in f["shrink_continue"] and f["replay"].startswith("mqa-harness fuzz --replay")
+ok &= len(j["coverage"]) > 0 and j["summary"]["ran"] == 1
+sys.exit(0 if ok else 1)
+PYEOF
+check "the JSON holds the failure and its shrink limit" 0 $?
+$PY -c 'import sys, xml.dom.minidom as m; d=m.parse(sys.argv[1]); f=d.getElementsByTagName("failure"); sys.exit(0 if len(f) == 1 and f[0].getAttribute("type") == "CRASH" else 1)' "$T/crash.xml"
+check "JUnit of a crash is well-formed XML with one failure" 0 $?
+cont=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["failures"][0]["shrink_continue"])' "$T/crash.json" | sed "s|^mqa-harness|\"$H\"|")
+eval "$cont --repro-dir ''" > "$T/cont.txt" 2>&1
+check "continuing the shrink fails again" 1 $?
+contains "continuing the shrink reaches the smallest crashing case" "$T/cont.txt" "lens=1d:[100] "
+
+# fuzz merge: 3 shards = the unsharded campaign
+"$H" fuzz --kernel "$M/libmqa_shaped_mixed.so" --cases 60 --seed 4 --max-tokens 200 --json "$T/all.json" --quiet > /dev/null 2>&1
+check "unsharded campaign" 0 $?
+for i in 0 1 2; do
+  "$H" fuzz --kernel "$M/libmqa_shaped_mixed.so" --cases 60 --seed 4 --max-tokens 200 --shard $i/3 --json "$T/s$i.json" --quiet > /dev/null 2>&1
+  check "shard $i/3" 0 $?
+done
+"$H" fuzz merge "$T/s2.json" "$T/s0.json" "$T/s1.json" --json "$T/merged.json" --junit "$T/merged.xml" > "$T/merge.txt" 2>&1
+check "merge of 3 shards" 0 $?
+contains "merge summary" "$T/merge.txt" "shards 0,1,2 of 3 merged"
+$PY - "$T/all.json" "$T/merged.json" <<'PYEOF'
+import json, sys
+a, m = (json.load(open(p)) for p in sys.argv[1:3])
+keys = ["cases", "ran", "passed", "failed", "unsupported", "skipped_before_draw", "result"]
+ok = all(a["summary"][k] == m["summary"][k] for k in keys) and a["summary"]["skipped_before_draw"] > 0
+ok &= a["coverage"] == m["coverage"] and [c["descriptor"] for c in a["cases"]] == [c["descriptor"] for c in m["cases"]]
+sys.exit(0 if ok else 1)
+PYEOF
+check "merged shards equal the unsharded campaign in counts and coverage" 0 $?
+$PY -c 'import sys, xml.dom.minidom as m; sys.exit(0 if len(m.parse(sys.argv[1]).getElementsByTagName("testcase")) == 60 else 1)' "$T/merged.xml"
+check "merged JUnit has a testcase per case" 0 $?
+"$H" fuzz merge "$T/s0.json" "$T/s2.json" > "$T/merge_missing.txt" 2>&1
+check "merge with a missing shard" 1 $?
+contains "names the missing shard" "$T/merge_missing.txt" "missing shards 1/3"
+"$H" fuzz merge "$T/s0.json" "$T/s0.json" > "$T/merge_dup.txt" 2>&1
+check "merge of one shard twice" 2 $?
+contains "names the duplicate" "$T/merge_dup.txt" "invalid shard = 0/3: is in both"
+"$H" fuzz --kernel "$M/libmqa_shaped_mixed.so" --cases 60 --seed 5 --max-tokens 200 --shard 1/3 --json "$T/other.json" --quiet > /dev/null 2>&1
+"$H" fuzz merge "$T/s0.json" "$T/other.json" > "$T/merge_seed.txt" 2>&1
+check "merge of shards of two campaigns" 2 $?
+contains "names the seed" "$T/merge_seed.txt" "invalid seed = '5' in $T/other.json: differs from '4'"
+"$H" fuzz merge "$T/list.txt" > /dev/null 2>&1; check "merge of a file that is no result" 2 $?
+"$H" fuzz merge "$T/nonexistent.json" > /dev/null 2>&1; check "merge of a missing file" 2 $?
 
 [ $fails -eq 0 ] && echo "all fuzz CLI checks passed" || echo "$fails fuzz CLI check(s) failed"
 exit $fails
