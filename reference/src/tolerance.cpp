@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "logits_internal.hpp"
 #include "mqa/validate.hpp"
 
 namespace mqa {
@@ -68,9 +69,12 @@ double element_bound(const RowInputs& r, const double* k, float kscale, const To
         const double c_abs = std::fabs(c) + err;
         const double m = std::max(c_abs, max_p);
         if (m == 0) continue;
-        const double u = std::ldexp(1.0, std::ilogb(m) + 1 - kFp8MmaFractionBits);
+        const double u = std::ldexp(1.0, std::ilogb(m) + 1 - kFp8MmaFractionBits), inv_u = 1.0 / u;
         double align = c_abs > 0 ? u : 0.0;
-        for (int32_t d = d0; d < d1; ++d) align += std::fmod(std::fabs(qh[d] * k[d]), u);  // exact
+        for (int32_t d = d0; d < d1; ++d) {  // |p| mod u, exact: u is a power of two
+          const double ap = std::fabs(qh[d] * k[d]);
+          align += ap - std::floor(ap * inv_u) * u;
+        }
         c += part;
         err += align + cut_unit * (std::fabs(c) + err + align);  // |computed sum| <= |exact| + errors
       }
@@ -109,10 +113,14 @@ RowInputs row_inputs(const uint8_t* q, const float* w, int32_t H, int32_t D, Fp8
   return r;
 }
 
+// bf16_out needs the reference logits; checked before any worker starts.
+void check_expected(std::span<const float> expected, size_t need, const ToleranceSpec& spec) {
+  if (spec.bf16_out && expected.size() < need)
+    reject("expected.size", expected.size(), "bf16_out needs the reference logits (" + std::to_string(need) + " floats)");
+}
+
 float expected_at(std::span<const float> expected, int64_t i, const ToleranceSpec& spec) {
-  if (!spec.bf16_out) return 0.0f;
-  if (size_t(i) >= expected.size()) reject("expected.size", expected.size(), "bf16_out needs the reference logits");
-  return expected[size_t(i)];
+  return spec.bf16_out ? expected[size_t(i)] : 0.0f;
 }
 
 }  // namespace
@@ -122,9 +130,10 @@ std::vector<double> paged_logits_bounds(const PagedLogitsProblem& p, const Logit
   const int32_t H = p.heads, D = p.cache.page.head_dim;
   const PagedView view{p.cache, p.table};
   std::vector<double> out(size_t(g.rows > 0 ? (g.rows - 1) * g.row_stride + g.cols : 0), 0.0);
-  std::vector<double> qd, kd(static_cast<size_t>(D));
-  std::vector<uint8_t> codes(static_cast<size_t>(D));
-  for (int64_t r = 0; r < g.rows; ++r) {
+  check_expected(expected, out.size(), spec);
+  logits_detail::parallel_for(g.rows, [&](int64_t r, logits_detail::Scratch&) {  // rows are independent
+    std::vector<double> qd, kd(static_cast<size_t>(D));
+    std::vector<uint8_t> codes(static_cast<size_t>(D));
     const int32_t b = int32_t(r / p.next_n);
     const RowInputs in = row_inputs(p.q + r * H * D, p.weights + r * H, H, D, p.encoding, qd);
     const RowRegion& reg = g.row[size_t(r)];
@@ -137,7 +146,7 @@ std::vector<double> paged_logits_bounds(const PagedLogitsProblem& p, const Logit
       const int64_t i = r * g.row_stride + s;
       if (finite && std::isfinite(kscale)) out[size_t(i)] = element_bound(in, kd.data(), kscale, spec, expected_at(expected, i, spec));
     }
-  }
+  });
   return out;
 }
 
@@ -145,8 +154,9 @@ std::vector<double> ragged_logits_bounds(const RaggedLogitsProblem& p, const Log
                                          std::span<const float> expected) {
   const int32_t H = p.heads, D = p.head_dim;
   std::vector<double> out(size_t(g.rows > 0 ? (g.rows - 1) * g.row_stride + g.cols : 0), 0.0);
-  std::vector<double> qd, kd(static_cast<size_t>(D));
-  for (int64_t r = 0; r < g.rows; ++r) {
+  check_expected(expected, out.size(), spec);
+  logits_detail::parallel_for(g.rows, [&](int64_t r, logits_detail::Scratch&) {
+    std::vector<double> qd, kd(static_cast<size_t>(D));
     const RowInputs in = row_inputs(p.q + r * H * D, p.weights + r * H, H, D, p.encoding, qd);
     const RowRegion& reg = g.row[size_t(r)];
     for (int64_t s = reg.valid_begin; s < reg.future_end; ++s) {
@@ -156,7 +166,7 @@ std::vector<double> ragged_logits_bounds(const RaggedLogitsProblem& p, const Log
       if (finite && std::isfinite(p.kscale[s]))
         out[size_t(i)] = element_bound(in, kd.data(), p.kscale[s], spec, expected_at(expected, i, spec));
     }
-  }
+  });
   return out;
 }
 

@@ -16,5 +16,5 @@ ldd "$harness" | awk '/=> \// {print $3}' | grep -vE '/(libc|libm|libpthread|lib
   while read -r lib; do cp -L "$lib" "$dst/harness/lib/"; done
 tar cJf "$dst/harness.tar.xz" -C "$dst" harness && rm -rf "$dst/harness"
 cp "$peers"/deepgemm-*.tar.xz "$dst/"
-cp -r "$peers"/aiter-*-importable "$dst/aiter"
+cp -r "$peers"/aiter-*-importable "$dst/aiter" && chmod -R u+w "$dst/aiter"
 du -sh "$dst"
