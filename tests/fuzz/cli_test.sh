@@ -92,6 +92,21 @@ ran = [c["descriptor"] for c in json.load(open(sys.argv[2]))["cases"]]
 sys.exit(0 if listed == ran else 1)
 PYEOF
 check "list-cases prints exactly the cases the campaign runs" 0 $?
+"$H" fuzz --kernel "$M/libmqa_shaped_mixed.so" --cases 40 --seed 3 --max-tokens 200 --list-cases > "$T/list_mixed.txt" 2>/dev/null
+check "list-cases of a kernel with a narrow support set" 0 $?
+"$H" fuzz --kernel "$M/libmqa_shaped_mixed.so" --cases 40 --seed 3 --max-tokens 200 --json "$T/mixed_run.json" --quiet > /dev/null 2>&1
+$PY - "$T/list_mixed.txt" "$T/mixed_run.json" <<'PYEOF'
+import json, sys
+listed = open(sys.argv[1]).read().split("\n")[:-1]
+cases = json.load(open(sys.argv[2]))["cases"]
+ran = [c["descriptor"] for c in cases if c["verdict"] != "unsupported"]
+sys.exit(0 if listed == ran and len(listed) >= 36 else 1)
+PYEOF
+check "list-cases lists what that kernel runs (narrowed, redrawn)" 0 $?
+"$H" fuzz --kernel "$M/libmqa_shaped_none.so" --cases 5 --list-cases > "$T/list_none.txt" 2> "$T/list_none_err.txt"
+check "list-cases of a kernel that supports nothing" 1 $?
+[ ! -s "$T/list_none.txt" ] && echo "ok: nothing listed" || { echo "FAIL: listed unsupported cases"; fails=$((fails + 1)); }
+contains "list-cases says why" "$T/list_none_err.txt" "5x this test kernel supports no case"
 "$H" golden generate --cases "$T/list.txt" -o "$T/listed.h5" > /dev/null 2>&1
 check "golden generate takes the listed cases" 0 $?
 "$H" fuzz --cases 200 --profile deepgemm_sm90 --list-cases > "$T/dg.txt" 2>/dev/null
