@@ -12,6 +12,7 @@
 
 #include "mqa/case_random.hpp"
 #include "mqa/fuzz.hpp"
+#include "mqa/philox.hpp"
 #include "mqa/validate.hpp"
 
 using namespace mqa;
@@ -183,6 +184,57 @@ TEST(Constraints, ContradictionsAndBadValuesAreRejectedNamingTheOption) {
   } catch (const InvalidInput& e) {
     EXPECT_NE(std::string(e.what()).find("--profile deepgemm_sm90"), std::string::npos) << e.what();
   }
+}
+
+TEST(Constraints, RandomCombinationsDrawValidCasesThatHonourThemOrAreRejected) {
+  const CounterRng rng{77};
+  auto pick_some = [&](uint64_t k, std::vector<int32_t> all) {
+    std::vector<int32_t> out;
+    const uint32_t mask = rng.u32(k, 0);
+    if (mask % 3 == 0) return out;  // no constraint
+    for (size_t i = 0; i < all.size(); ++i)
+      if (mask >> (i + 2) & 1) out.push_back(all[i]);
+    return out;
+  };
+  int accepted = 0;
+  for (uint64_t c = 0; c < 120; ++c) {
+    GenOptions o;
+    o.max_tokens = 300;
+    const uint64_t k = c * 16;
+    for (int32_t op : pick_some(k + 0, {0, 1, 2, 3})) o.ops.push_back(CaseOp(op));
+    for (int32_t p : pick_some(k + 1, {0, 1})) o.profiles.push_back(Profile(p));
+    for (int32_t l : pick_some(k + 2, {0, 1})) o.layouts.push_back(PageLayoutKind(l));
+    o.page_sizes = pick_some(k + 3, {1, 16, 24, 64, 256});
+    o.heads = pick_some(k + 4, {1, 2, 8, 32, 64});
+    o.head_dims = pick_some(k + 5, {32, 64, 128, 256});
+    o.next_n = pick_some(k + 6, {1, 2, 3});
+    for (int32_t e : pick_some(k + 7, {0, 1})) o.encodings.push_back(Fp8Encoding(e));
+    o.lens = LensShape(rng.below(k + 8, 0, 3));
+    o.max_len = rng.below(k + 9, 0, 2) ? -1 : int32_t(rng.below(k + 9, 1, 200));
+    o.max_batch = 1 + int32_t(rng.below(k + 10, 0, 5));
+    try {
+      check_gen_options(o);
+    } catch (const InvalidInput& e) {
+      ASSERT_EQ(std::string(e.field()).rfind("--", 0), 0u) << "the message names an option: " << e.what();
+      continue;
+    }
+    ++accepted;
+    auto in = [](const auto& list, auto x) { return list.empty() || std::find(list.begin(), list.end(), x) != list.end(); };
+    for (uint64_t i = 0; i < 10; ++i) {
+      const CaseDescriptor d = random_case(c, i, o);
+      const std::string line = describe_constraints(o) + " drew " + to_string(d);
+      ASSERT_TRUE(valid(d)) << line;
+      const bool logits = d.op == CaseOp::paged_logits || d.op == CaseOp::ragged_logits;
+      ASSERT_TRUE(in(o.ops, d.op) && in(o.layouts, d.layout) && in(o.page_sizes, d.page_size)) << line;
+      ASSERT_TRUE(in(o.head_dims, d.head_dim) && in(o.next_n, d.next_n) && in(o.encodings, d.encoding)) << line;
+      ASSERT_TRUE(!logits || (in(o.heads, d.heads) && in(o.profiles, d.profile))) << line;
+      ASSERT_TRUE(o.lens == LensShape::any || d.lens_2d == (o.lens == LensShape::two_d)) << line;
+      ASSERT_LE(d.batch(), o.max_batch) << line;
+      for (int32_t L : d.lens) ASSERT_TRUE(o.max_len < 0 || L <= o.max_len) << line;
+    }
+  }
+  std::printf("%d of 120 random constraint combinations accepted\n", accepted);
+  EXPECT_GT(accepted, 30);
 }
 
 // ---- drawing what a kernel supports ---------------------------------------------------------
