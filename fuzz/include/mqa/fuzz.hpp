@@ -1,7 +1,10 @@
 // The fuzz campaign (`mqa-harness fuzz`): random edge-weighted case descriptors, run against a
 // kernel under test, compared bitwise with the reference; on failure the case is shrunk to the
 // smallest failing descriptor, the comparator's report is printed, a repro file in the golden
-// schema is written, and ONE command that replays it is printed.
+// schema is written, and ONE command that replays it is printed. Cases are drawn within the
+// constraints of GenOptions and what the kernel's supports() takes; only cases the kernel
+// computed count as run, and a campaign that ran too few says INCONCLUSIVE, never PASS. Results
+// go out as text, JSON and JUnit; the JSON of shards merges into the campaign's.
 #pragma once
 #include <cstdint>
 #include <iosfwd>
