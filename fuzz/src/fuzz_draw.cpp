@@ -7,6 +7,8 @@
 // initialises its GPU in supports() must not do so in the harness, whose forked children could
 // not use that context.
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 
 #include "fuzz_internal.hpp"
 
@@ -38,6 +40,7 @@ DrawPlan::DrawPlan(const Kernel& k, const CampaignOptions& o, bool isolate) : se
             " shapes (more than " + std::to_string(kMaxProbedShapes) + ")";
     return;
   }
+  const auto t0 = std::chrono::steady_clock::now();
   std::string answers;
   if (isolate) {
     const ChildOutput c = run_in_child([&] { return ask_all(k, shapes); }, o.case_timeout_s);
@@ -64,10 +67,16 @@ DrawPlan::DrawPlan(const Kernel& k, const CampaignOptions& o, bool isolate) : se
     refusals_.emplace(to_string(s), std::move(why));
   }
   const size_t n = size_t(std::count(supported.begin(), supported.end(), true));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   attempts_ = o.redraws;
+  if (seconds > 1) {  // a slow supports() (one that queries the device each time) shows here
+    char took[96];
+    std::snprintf(took, sizeof took, "asking supports() about %zu shapes took %.1fs", shapes.size(), seconds);
+    note_ = took;
+  }
   if (n == shapes.size()) return;  // a kernel that takes everything draws exactly as without asking
-  note_ = "supports() takes " + std::to_string(n) + " of the " + std::to_string(shapes.size()) +
-          " shapes the options can draw";
+  note_ += (note_.empty() ? "" : "; ") + std::string("supports() takes ") + std::to_string(n) + " of the " +
+           std::to_string(shapes.size()) + " shapes the options can draw";
   if (n == 0) {  // nothing to redraw into: every case counts as unsupported, with its reason
     attempts_ = 1;
     return;
