@@ -46,11 +46,11 @@ sed -i 's/o = tl.maximum(o, 0.0)/o = o/' $w/aiter_norelu/aiter/ops/triton/_trito
 grep -c "o = tl.maximum(o, 0.0)" $w/aiter_norelu/aiter/ops/triton/_triton_kernels/attention/pa_mqa_logits.py | sed 's/^/aiter no_relu copy: relu lines left: /'
 
 # ---- cases: drawn by the harness under each kernel's shape constraints ----
-list() {  # list NAME N SEED DIST ARGS...: descriptors with dist forced (and clean off with NOCLEAN=1)
+list() {  # list NAME N SEED DIST ARGS...: descriptors with dist forced and clean off
   local name=$1 n=$2 seed=$3 dist=$4; shift 4
   $H fuzz --list-cases --cases "$n" --seed "$seed" "$@" > $w/$name.raw || { echo "list-cases failed for $name"; return 1; }
   sed -e "s/dist=[a-z_]*/dist=$dist/" $w/$name.raw > $w/$name.txt
-  [[ ${NOCLEAN:-0} == 1 ]] && sed -i 's/clean=1/clean=0/' $w/$name.txt  # aiter never writes -inf outside the context
+  sed -i 's/clean=1/clean=0/' $w/$name.txt  # neither peer cleans here (aiter never; DeepGEMM SM90 not with 2-D lens)
   gen $name
 }
 gen() {  # golden file with both tolerance bounds stored (computed once, read by every verify)
@@ -62,20 +62,26 @@ dg_paged="--ops paged_logits --page-sizes 64 --heads 32,64 --head-dims 128 --nex
 dg_ragged="--ops ragged_logits --heads 32,64 --head-dims 128 --encodings e4m3fn"
 aiter="--ops paged_logits --page-sizes 1,16,64 --heads 16,32,64 --head-dims 64,128 --next-n 1,2 --layouts standard --encodings e4m3fn --lens-2d off"
 stamp "drawing cases"
-list prof_paged $n_prof 101 exact_dot $dg_paged --profile deepgemm_sm90 &
-list prof_ragged $n_prof 102 exact_dot $dg_ragged --profile deepgemm_sm90 &
-list dg_randn $n_tol 201 randn $dg_paged --profile exact &
-list dg_adv $n_tol 202 adversarial $dg_paged --profile exact &
-list dg_ragged_randn $(( n_tol / 2 )) 203 randn $dg_ragged --profile exact &
-NOCLEAN=1 list ai_randn $n_tol 301 randn $aiter --profile exact &
-NOCLEAN=1 list ai_adv $n_tol 302 adversarial $aiter --profile exact &
-wait
-for f in dg_randn ai_randn; do head -n $n_bug $w/$f.txt > $w/${f}_bug.txt; gen ${f}_bug & done
-wait
+# (wait on these pids only: a bare `wait` would also wait for the build and for tee)
+pids=()
+list prof_paged $n_prof 101 exact_dot $dg_paged --profile deepgemm_sm90 & pids+=($!)
+list prof_ragged $n_prof 102 exact_dot $dg_ragged --profile deepgemm_sm90 & pids+=($!)
+list dg_randn $n_tol 201 randn $dg_paged --profile exact & pids+=($!)
+list dg_adv $n_tol 202 adversarial $dg_paged --profile exact & pids+=($!)
+list dg_ragged_randn $(( n_tol / 2 )) 203 randn $dg_ragged --profile exact & pids+=($!)
+list ai_randn $(( n_tol + 20 )) 301 randn $aiter --profile exact & pids+=($!)
+list ai_adv $(( n_tol + 20 )) 302 adversarial $aiter --profile exact & pids+=($!)
+wait "${pids[@]}"
+pids=()
+for f in dg_randn ai_randn; do head -n $n_bug $w/$f.txt > $w/${f}_bug.txt; gen ${f}_bug & pids+=($!); done
+wait "${pids[@]}"
 
+budget=${BUDGET:-470}  # seconds; later steps are skipped so that the tables and results.tgz still come back
 run() {  # run KERNEL GOLDEN TAG [--bug B]: candidate + report
   local k=$1 g=$2 tag=$3; shift 3
-  timeout 300 python3 $here/peer_kernels.py --kernel $k $w/$g.h5 $w/$tag.cand.h5 --report $w/$tag.report.json "$@" \
+  (( $(date +%s) - start < budget )) || { echo "$tag: skipped (over the ${budget} s budget)"; return 1; }
+  timeout 300 python3 $here/peer_kernels.py --kernel $k $w/$g.h5 $w/$tag.cand.h5 --report $w/$tag.report.json \
+    --trace $w/$tag.trace "$@" \
     > $w/$tag.log 2>&1 || { echo "$tag: adapter failed"; tail -5 $w/$tag.log; return 1; }
   tail -1 $w/$tag.log
 }
@@ -91,10 +97,8 @@ stamp "aiter's Triton kernel"
 export PYTHONPATH=$w/aiter
 run aiter ai_randn ai_randn && verify ai_randn ai_randn tolerance:fp8_mma && verify ai_randn ai_randn tolerance
 run aiter ai_adv ai_adv && verify ai_adv ai_adv tolerance:fp8_mma && verify ai_adv ai_adv tolerance
-for bug in wrong_page len_minus_one scale_next_slot weights_row_b; do
-  run aiter ai_randn_bug ai_bug_$bug --bug $bug && verify ai_randn_bug ai_bug_$bug tolerance:fp8_mma
-done
-PYTHONPATH=$w/aiter_norelu run aiter ai_randn_bug ai_bug_no_relu && verify ai_randn_bug ai_bug_no_relu tolerance:fp8_mma
+grep -h "stride=65536" $w/ai_randn.txt $w/ai_adv.txt | head -4 > $w/ai_big.txt; gen ai_big
+run aiter ai_big ai_big --big-pools && verify ai_big ai_big tolerance:fp8_mma   # pools >= 2^31 bytes, apart
 
 # ---- DeepGEMM ----
 stamp "waiting for the DeepGEMM build"
@@ -122,20 +126,27 @@ done
 PYTHONPATH=$w/dg_norelu:$w/aiter DG_JIT_CACHE_DIR=/tmp/dgcache_norelu run deepgemm dg_randn_bug dg_bug_no_relu &&
   verify dg_randn_bug dg_bug_no_relu tolerance:fp8_mma
 
+stamp "aiter planted bugs"
+export PYTHONPATH=$w/aiter
+for bug in wrong_page len_minus_one scale_next_slot weights_row_b; do
+  run aiter ai_randn_bug ai_bug_$bug --bug $bug && verify ai_randn_bug ai_bug_$bug tolerance:fp8_mma
+done
+PYTHONPATH=$w/aiter_norelu run aiter ai_randn_bug ai_bug_no_relu && verify ai_randn_bug ai_bug_no_relu tolerance:fp8_mma
+
 # ---- tables ----
 stamp "summary"
 S="python3 $here/summarize.py"
 {
   echo "### deepgemm_sm90 profile (bitwise)"; $S profile $res/dg_prof_paged.bitwise.json $res/dg_prof_ragged.bitwise.json
   echo "### tolerance verdicts (correct kernels: every fail is a false alarm)"
-  for t in dg_randn dg_adv dg_ragged_randn ai_randn ai_adv; do
+  for t in dg_randn dg_adv dg_ragged_randn ai_randn ai_adv ai_big; do
     for m in tolerance_fp8_mma tolerance; do [[ -f $res/$t.$m.json ]] && $S verdicts "$t $m" $res/$t.$m.json; done
   done
   echo "### planted bugs under tolerance:fp8_mma"; $S bugs $res/*_bug_*.json
 } 2>&1 | tee $out/summary.txt
-for t in $w/*.report.json; do python3 -c "
+for t in $(ls $w/*.report.json 2>/dev/null); do python3 -c "
 import json,sys,collections; r=json.load(open('$t')); c=collections.Counter(v['status'] for v in r['cases'].values())
 print('$(basename $t)', dict(c), collections.Counter(v.get('why','') for v in r['cases'].values() if v['status']=='skipped').most_common(3))"; done
-cp $w/*.txt $w/*.log $w/*.report.json $res/ 2>/dev/null
+cp $w/*.txt $w/*.log $w/*.report.json $w/*.trace $res/ 2>/dev/null
 tar czf $out/results.tgz -C $w res   # every verify report, case list, adapter log (at most 8 files come back)
 stamp "done"
