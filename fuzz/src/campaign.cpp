@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <ostream>
 #include <sstream>
 
@@ -160,6 +162,10 @@ CampaignResult run_campaign(const CampaignOptions& o, std::ostream& out) {
     for (const std::string& c : coverage_classes(t)) cov.add(c, 1, failed);
     if (!failed) {
       ++r.passed;
+      if (oc.detail.rfind(kMarginPrefix, 0) == 0) {  // tolerance modes: keep the worst margin
+        const double ratio = std::strtod(oc.detail.c_str() + std::strlen(kMarginPrefix), nullptr);
+        if (ratio > r.worst_ratio) { r.worst_ratio = ratio; r.worst_ratio_case = index; }
+      }
       r.records.push_back(std::move(rec));
       return;
     }

@@ -11,6 +11,10 @@
 
 namespace mqa::fuzz {
 
+// A passing case under a tolerance mode says its margin in Outcome::detail, so that it also
+// crosses the pipe of an isolated run: "worst observed/bound 0.0318".
+inline constexpr const char* kMarginPrefix = "worst observed/bound ";
+
 // "exec:CMD {in} {out}": the case goes to CMD as a golden-schema HDF5 file {in}; CMD writes a
 // candidate file {out}; `golden verify` judges it. Throws when the golden library is absent.
 std::unique_ptr<Kernel> make_exec_kernel(const std::string& spec);

@@ -129,6 +129,9 @@ void print_summary(std::ostream& out, const CampaignResult& r) {
       out << "  (shrink stopped at its " << (f.shrink_stop == ShrinkStop::step_limit ? "step" : "time")
           << " limit; may not be minimal: " << f.shrink_continue << ")\n";
   }
+  if (r.worst_ratio >= 0)
+    out << "margin: worst observed/bound of the passing cases " << r.worst_ratio << " (case #" << r.worst_ratio_case
+        << ")\n";
   if (r.failed) out << "RESULT: FAIL\n";
   else if (!r.shortfall.empty()) out << "RESULT: INCONCLUSIVE: " << r.shortfall << "\n";
   else out << "RESULT: PASS\n";
@@ -190,6 +193,8 @@ std::string to_json_text(const CampaignResult& r) {
   s["seconds"] = r.seconds;
   s["result"] = r.result();
   s["shortfall"] = r.shortfall;
+  s["worst_ratio"] = r.worst_ratio;
+  s["worst_ratio_case"] = r.worst_ratio_case;
   j["unsupported_reasons"] = rows_json(r.unsupported_reasons, "reason");
   j["skipped_reasons"] = rows_json(r.skipped_reasons, "reason");
   json& fs = j["failures"] = json::array();
@@ -238,6 +243,8 @@ CampaignResult from_json_text(const std::string& text, const std::string& source
     r.skipped_before_draw = s.at("skipped_before_draw").get<int64_t>();
     r.seconds = s.at("seconds").get<double>();
     r.shortfall = s.at("shortfall").get<std::string>();
+    r.worst_ratio = s.value("worst_ratio", -1.0);
+    r.worst_ratio_case = s.value("worst_ratio_case", int64_t(-1));
     r.unsupported_reasons = rows_from(j.at("unsupported_reasons"), "reason");
     r.skipped_reasons = rows_from(j.at("skipped_reasons"), "reason");
     r.coverage = rows_from(j.at("coverage"), "class");
@@ -392,6 +399,7 @@ CampaignResult merge_results(const std::vector<CampaignResult>& shards, const st
     if (min_run < 0) m.min_run = std::max(m.min_run, s.min_run);
     m.cases += s.cases;
     m.passed += s.passed;
+    if (s.worst_ratio > m.worst_ratio) { m.worst_ratio = s.worst_ratio; m.worst_ratio_case = s.worst_ratio_case; }
     m.failed += s.failed;
     m.unsupported += s.unsupported;
     m.skipped_before_draw += s.skipped_before_draw;

@@ -100,7 +100,7 @@ Outcome compare_logits_out(const CaseTensors& t, const std::vector<float>& actua
   const CompareReport rep = compare_logits(expected, actual, t.regions, mode, coords, opt);
   if (!rep.pass) return Outcome{Verdict::fail, rep.to_text()};
   Outcome ok;
-  if (rep.worst_ratio) ok.detail = "worst observed/bound " + std::to_string(rep.worst_ratio->ratio);
+  if (mode.kind == CompareKind::tolerance) ok.detail = kMarginPrefix + std::to_string(rep.worst_ratio ? rep.worst_ratio->ratio : 0.0);
   return ok;
 }
 

@@ -36,6 +36,13 @@ eval "$replay" > "$T/replay.txt" 2>&1
 check "replay fails again" 1 $?
 eval "${replay/libmqa_mutant_headsum_sequential.so/libmqa_mutant_control.so}" > /dev/null 2>&1
 check "the same case passes on the control" 0 $?
+# The same 1-ulp head-sum reordering is legitimate fp32 arithmetic: it passes the tolerance
+# models, and the PASS says its margin; a wrong page does not pass them.
+"$H" fuzz --kernel "$M/libmqa_mutant_headsum_sequential.so" --cases 40 --seed 5 --ops paged_logits --compare tolerance:fp8_mma > "$T/tol.txt" 2>&1
+check "a reordered head sum passes tolerance:fp8_mma" 0 $?
+contains "margin on PASS" "$T/tol.txt" "margin: worst observed/bound of the passing cases"
+"$H" fuzz --kernel "$M/libmqa_mutant_page_off_by_one.so" --cases 40 --seed 5 --ops paged_logits --compare tolerance:fp8_mma --no-shrink > "$T/tol_bad.txt" 2>&1
+check "a wrong page fails tolerance:fp8_mma" 1 $?
 repro=$(ls "$T"/mqa-fuzz-repro-*.h5 | head -1)
 "$H" golden inspect "$repro" > "$T/inspect.txt" 2>&1
 check "repro file is a valid golden file" 0 $?

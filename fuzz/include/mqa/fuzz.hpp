@@ -135,6 +135,9 @@ struct CampaignResult {
   std::vector<CoverageRow> skipped_reasons;      // the same for the refused sub-draws
   std::vector<CaseRecord> records;               // every case, in the order run
   std::string shortfall;  // why the campaign says neither PASS nor FAIL of its cases ("" = it can)
+  // tolerance modes: the largest observed/bound of any passing case, and that case (-1: none)
+  double worst_ratio = -1;
+  int64_t worst_ratio_case = -1;
 
   int64_t ran() const { return passed + failed; }
   int exit_code() const { return failed || !shortfall.empty() ? 1 : 0; }
