@@ -25,8 +25,8 @@ def ratio(o):
 
 
 def profile(paths):
-    total = mism = cases = ok = 0
     for p in paths:
+        total = mism = cases = ok = 0
         for o in outputs(p):
             r = o["report"]
             checked = r["by_column"]["valid"]["checked"]
