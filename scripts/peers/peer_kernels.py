@@ -181,7 +181,7 @@ def aiter_case(case, bug):
     rows = a["batch"] * n
     out = torch.full((rows, cols), float("nan"), dtype=torch.float32, device="cuda")
     chunk_k = 256 if B <= 256 and 256 % B == 0 else B
-    split_kv = max(1, min(8, (int(lens.max()) + chunk_k - 1) // chunk_k if len(lens) else 1))
+    split_kv = 4  # a constexpr: one value keeps Triton to one compile per shape
     grid = (rows * split_kv, 1, 1)
     aiter_kernel()[grid](
         a["batch"], n, H, q, q.stride(0), q.stride(1), q.stride(2),

@@ -23,7 +23,7 @@ mkdir -p $w $res
 start=$(date +%s)
 stamp() { echo "== [$(( $(date +%s) - start )) s] $*"; }
 smoke=${SMOKE:-0}
-n_prof=${N_PROF:-60} n_tol=${N_TOL:-160} n_bug=${N_BUG:-50}
+n_prof=${N_PROF:-40} n_tol=${N_TOL:-180} n_bug=${N_BUG:-40}
 [[ $smoke == 1 ]] && n_prof=6 n_tol=8 n_bug=6
 
 # ---- harness and peers ----
@@ -76,7 +76,7 @@ pids=()
 for f in dg_randn ai_randn; do head -n $n_bug $w/$f.txt > $w/${f}_bug.txt; gen ${f}_bug & pids+=($!); done
 wait "${pids[@]}"
 
-budget=${BUDGET:-470}  # seconds; later steps are skipped so that the tables and results.tgz still come back
+budget=${BUDGET:-540}  # seconds; later steps are skipped so that the tables and results.tgz still come back
 run() {  # run KERNEL GOLDEN TAG [--bug B]: candidate + report
   local k=$1 g=$2 tag=$3; shift 3
   (( $(date +%s) - start < budget )) || { echo "$tag: skipped (over the ${budget} s budget)"; return 1; }
