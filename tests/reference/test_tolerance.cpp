@@ -12,8 +12,10 @@
 #include "mqa/logits.hpp"
 #include "mqa/tolerance.hpp"
 #include "mqa/validate.hpp"
+#include "test_logits_util.hpp"
 
 using namespace mqa;
+using mqa::test::RaggedCase;
 
 namespace {
 
@@ -39,33 +41,17 @@ float mma_dot(const uint8_t* q, const uint8_t* k, int D, Fp8Encoding enc, int fr
 enum class Bug { none, no_relu, scale_of_next_token, weights_of_row0 };
 enum class Order { deepgemm, aiter };
 
-struct Problem {
-  int M = 4, H = 64, D = 128, N = 48;
-  std::vector<uint8_t> q, k;
-  std::vector<float> kscale, w;
-  std::vector<int32_t> ks, ke;
+// Randn-like fp8 codes (q ~ N(0, 2), k ~ N(0, 3)), positive scales, weights ~ N(0, 1/8); causal rows.
+struct Problem : RaggedCase {
   explicit Problem(uint32_t seed) {
+    M = 4, heads = 64, head_dim = 128, N = 48, row_stride = N;
     std::mt19937 g(seed);
     std::normal_distribution<float> n(0.0f, 1.0f);
-    for (int i = 0; i < M * H * D; ++i) q.push_back(fp8_encode(n(g) * 2.0f, Fp8Encoding::e4m3fn));
-    for (int i = 0; i < N * D; ++i) k.push_back(fp8_encode(n(g) * 3.0f, Fp8Encoding::e4m3fn));
+    for (int i = 0; i < M * heads * head_dim; ++i) q.push_back(fp8_encode(n(g) * 2.0f, Fp8Encoding::e4m3fn));
+    for (int i = 0; i < N * head_dim; ++i) k.push_back(fp8_encode(n(g) * 3.0f, Fp8Encoding::e4m3fn));
     for (int i = 0; i < N; ++i) kscale.push_back(std::ldexp(1.0f + std::fabs(n(g)), -6 + int(g() % 4)));
-    for (int i = 0; i < M * H; ++i) w.push_back(n(g) * 0.125f);
+    for (int i = 0; i < M * heads; ++i) w.push_back(n(g) * 0.125f);
     for (int i = 0; i < M; ++i) { ks.push_back(0); ke.push_back(N - M + i + 1); }
-  }
-  RaggedLogitsProblem problem() const {
-    RaggedLogitsProblem p;
-    p.q = q.data();
-    p.M = M;
-    p.heads = H;
-    p.head_dim = D;
-    p.k = k.data();
-    p.kscale = kscale.data();
-    p.N = N;
-    p.weights = w.data();
-    p.ks = ks.data();
-    p.ke = ke.data();
-    return p;
   }
   // The emulated kernel's logits (fp32 epilogue, contraction as nvcc / Triton may do it).
   std::vector<float> kernel(Order order, Bug bug, int fraction_bits = 13) const {
@@ -73,6 +59,7 @@ struct Problem {
     for (int r = 0; r < M; ++r)
       for (int s = ks[r]; s < ke[r]; ++s) {
         const float sc = kscale[size_t(bug == Bug::scale_of_next_token ? (s + 1) % N : s)];
+        const int H = heads, D = head_dim;
         const float* wr = w.data() + (bug == Bug::weights_of_row0 ? 0 : r) * H;
         float sum = 0;
         for (int h = 0; h < H; ++h) {
