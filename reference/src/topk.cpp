@@ -68,6 +68,21 @@ TopkCheck compare_topk(const float* logits, const LogitsRegions& g, std::span<co
     res.message = o.str();
     return res;
   };
+  // The expected side (a golden file's) is input too: every index must be a valid column of its
+  // row, or -1 padding, before any logit is read through it.
+  for (int64_t r = 0; r < g.rows; ++r) {
+    const RowRegion& rg = g.row[size_t(r)];
+    const int64_t m = std::min<int64_t>(k, rg.valid_end - rg.valid_begin);
+    for (int64_t p = 0; p < k; ++p) {
+      const int32_t t = expected_idx[size_t(r * k + p)];
+      const bool ok = p < m ? (t >= rg.valid_begin && t < rg.valid_end) : t == -1;
+      if (!ok)
+        reject("expected top-k[" + std::to_string(r) + "][" + std::to_string(p) + "]", t,
+               p < m ? "must be a valid column of row " + std::to_string(r) + ", in [" + std::to_string(rg.valid_begin) +
+                           ", " + std::to_string(rg.valid_end) + ")"
+                     : "must be -1 (the row has only " + std::to_string(m) + " candidates)");
+    }
+  }
   std::vector<int32_t> exp_sorted, act_sorted;
   for (int64_t r = 0; r < g.rows; ++r) {
     res.rows_checked = r + 1;

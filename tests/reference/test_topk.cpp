@@ -163,3 +163,26 @@ TEST(CompareTopk, ReportsTheFirstOffendingRow) {
   EXPECT_EQ(c.position, 1);
   EXPECT_EQ(c.token, 2);
 }
+
+// A golden's top-k is input too: huge, negative or padding-breaking indices are refused with the
+// field named (they used to be read through: 0x7FFFFFF0 crashed, -1 read out of bounds).
+TEST(CompareTopk, ExpectedIndicesOutsideTheRowAreRejectedNotRead) {
+  const LogitsRegions g = one_row(6, 0, 6);
+  const std::vector<int32_t> good = topk_indices(kTieRow.data(), g, 3);
+  for (int32_t bad : {0x7FFFFFF0, -(1 << 30), int32_t(0x80000001u), -1, 6}) {
+    std::vector<int32_t> expected = good;
+    expected[1] = bad;
+    try {
+      compare_topk(kTieRow.data(), g, expected, good, 3);
+      ADD_FAILURE() << "accepted expected index " << bad;
+    } catch (const InvalidInput& e) {
+      EXPECT_EQ(e.field(), "expected top-k[0][1]") << bad;
+    }
+  }
+  // Padding positions of a short row must hold -1.
+  const LogitsRegions two = one_row(6, 0, 2);
+  std::vector<int32_t> e2 = topk_indices(kTieRow.data(), two, 3);
+  ASSERT_EQ(e2[2], -1);
+  e2[2] = 1;
+  EXPECT_THROW(compare_topk(kTieRow.data(), two, e2, topk_indices(kTieRow.data(), two, 3), 3), InvalidInput);
+}
