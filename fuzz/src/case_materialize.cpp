@@ -4,7 +4,9 @@
 // always runs on the compact cache: renaming pages changes no logit (a tested property), and
 // it lets a 4 GiB pool with page ids >= 65,536 cost a few MB.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <unordered_map>
 #include <unordered_set>
@@ -18,6 +20,58 @@ namespace mqa {
 using namespace casegen;
 
 namespace {
+
+// What one case may hold, checked before anything is allocated (a descriptor is user input).
+// Sizes are estimated in double, so that no product of two int32 fields can overflow here.
+inline constexpr int64_t kMaxCaseTokens = int64_t(1) << 26;   // written tokens (deployed: 256 x 160K = 41M)
+inline constexpr int64_t kMaxPadSlots = int64_t(1) << 20;     // padding slots mixed into the mapping
+inline constexpr int64_t kMaxPoolBytes = int64_t(1) << 46;    // address space of a (sparse) pool
+inline constexpr int64_t kMaxPageStride = int64_t(1) << 32;
+
+// Bytes one case may allocate (estimate of the big tensors): MQA_CASE_BYTES_LIMIT, default 8 GiB.
+double case_bytes_limit() {
+  if (const char* e = std::getenv("MQA_CASE_BYTES_LIMIT")) {
+    char* end = nullptr;
+    const double v = std::strtod(e, &end);
+    if (end != e && *end == '\0' && v > 0) return v;
+    reject("MQA_CASE_BYTES_LIMIT", std::string(e), "must be a positive number of bytes");
+  }
+  return double(int64_t(8) << 30);
+}
+
+void check_case_size(const CaseDescriptor& d) {
+  if (d.lens.empty()) reject("lens", std::string("[]"), "a case needs at least one sequence");
+  double tokens = 0, longest = 0;
+  for (int32_t l : d.lens) { tokens += l; longest = std::max(longest, double(l)); }
+  if (d.lens_2d) tokens /= double(d.next_n);  // at most: a sequence writes its longest row
+  if (tokens > double(kMaxCaseTokens))
+    reject("lens", std::to_string(int64_t(tokens)) + " tokens", "a case may write at most " + std::to_string(kMaxCaseTokens));
+  if (d.pad_slots > kMaxPadSlots) reject("pad_slots", d.pad_slots, "must be <= " + std::to_string(kMaxPadSlots));
+  if (d.pool_pages > std::numeric_limits<int32_t>::max())
+    reject("pages", d.pool_pages, "block-table entries are int32: at most 2^31 - 1 pages");
+  if (d.page_stride > kMaxPageStride) reject("stride", d.page_stride, "must be <= 2^32 bytes");
+  if (double(d.pool_pages) * double(d.page_stride) > double(kMaxPoolBytes))
+    reject("pages", d.pool_pages, "pages * stride = " + std::to_string(double(d.pool_pages) * double(d.page_stride)) +
+                                      " bytes is past the 2^46-byte address space a pool may take");
+  const double batch = d.lens_2d ? double(d.lens.size()) / double(d.next_n) : double(d.lens.size());
+  const double rows = d.op == CaseOp::ragged_logits ? double(d.M) : batch * double(d.next_n);
+  const double cols = std::max(double(d.max_context_len), d.op == CaseOp::ragged_logits ? tokens : longest) + d.out_pad;
+  const double logits = rows * cols * 4 * 3;                                     // expected, actual, bound
+  const double topk = rows * double(d.topk) * 4 * 2;                              // expected, actual
+  const double table = batch * (double(d.max_blocks) + double(d.table_pad)) * 4;
+  const double values = (tokens + double(d.pad_slots)) * double(d.head_dim) * 8;  // k source, codes, gathered
+  const double bytes = logits + topk + table + values;
+  const char* field = logits >= std::max({topk, table, values}) ? (d.out_pad > d.max_context_len ? "out_pad" : "max_ctx")
+                      : topk >= std::max(table, values)         ? "topk"
+                      : table >= values                          ? "max_blocks"
+                                                                 : "lens";
+  if (bytes > case_bytes_limit())
+    reject(field, std::to_string(int64_t(bytes)) + " bytes",
+           "the case would allocate more than MQA_CASE_BYTES_LIMIT = " + std::to_string(int64_t(case_bytes_limit())) +
+               " bytes (rows " + std::to_string(int64_t(rows)) + " x columns " + std::to_string(int64_t(cols)) +
+               ", topk " + std::to_string(d.topk) + ", table " + std::to_string(int64_t(batch)) + " x " +
+               std::to_string(int64_t(d.max_blocks) + d.table_pad) + ")");
+}
 
 void check_descriptor(const CaseDescriptor& d) {
   if (d.page_size < 1) reject("B", d.page_size, "must be >= 1");
@@ -40,6 +94,7 @@ void check_descriptor(const CaseDescriptor& d) {
   if (d.topk < 1) reject("topk", d.topk, "must be >= 1");
   if (d.op == CaseOp::ragged_logits && d.quant_block != d.head_dim)
     reject("Qb", d.quant_block, "the logits ops need Qb == D = " + std::to_string(d.head_dim));
+  check_case_size(d);
 }
 
 // Tokens written per sequence: everything any row of the sequence may read.
