@@ -1,5 +1,6 @@
 // `mqa-harness fuzz`: the command line of the campaign.
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -34,7 +35,7 @@ double parse_duration(const std::string& s) {
   try {
     size_t used = 0;
     const double v = std::stod(num, &used);
-    if (used != num.size() || v <= 0) throw std::invalid_argument(s);
+    if (used != num.size() || !(v > 0) || !std::isfinite(v * mult)) throw std::invalid_argument(s);  // nan, inf
     return v * mult;
   } catch (const std::exception&) {
     reject("time", "'" + s + "'", "expected e.g. 60s, 5m, 1h");
@@ -83,7 +84,22 @@ struct CliState {
   bool no_shrink = false, no_high_ids = false, list = false;
   CLI::Option* shrink_steps = nullptr;
   CLI::Option* shrink_time = nullptr;
+  CLI::Option* cases = nullptr;
+  CLI::Option* replay = nullptr;
 };
+
+// A whole-string integer ("2x" is not 2).
+int32_t whole_int(const char* option, const std::string& whole, const std::string& text) {
+  size_t used = 0;
+  int v = 0;
+  try {
+    v = std::stoi(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (text.empty() || used != text.size()) reject(option, "'" + whole + "'", "expected i/N, e.g. 0/4");
+  return v;
+}
 
 struct MergeState {
   std::vector<std::string> files;
@@ -96,12 +112,13 @@ void apply(CliState& s) {
   if (!s.time.empty()) o.seconds = parse_duration(s.time);
   const auto sh = split(s.shard, '/');
   if (sh.size() != 2) reject("shard", "'" + s.shard + "'", "expected i/N, e.g. 0/4");
-  try {
-    o.shard = std::stoi(sh[0]);
-    o.shards = std::stoi(sh[1]);
-  } catch (const std::exception&) {
-    reject("shard", "'" + s.shard + "'", "expected i/N, e.g. 0/4");
-  }
+  o.shard = whole_int("shard", s.shard, sh[0]);
+  o.shards = whole_int("shard", s.shard, sh[1]);
+  if (o.shards < 1 || o.shard < 0 || o.shard >= o.shards)
+    reject("shard", "'" + s.shard + "'", "expected 0 <= i < N, e.g. 0/4");
+  if (s.cases->count() && o.cases < 1) reject("cases", o.cases, "must be >= 1 (or leave it out: 1000, or --time)");
+  if (s.replay->count() && o.replay.empty()) reject("replay", std::string("''"), "an empty descriptor");
+  if (o.max_failures < 1) reject("max-failures", o.max_failures, "must be >= 1");
   GenOptions& g = o.gen;
   g.ops = parse_list("--ops", s.ops, case_op_from_string, "expected all or a comma list of quant_cache,gather,paged_logits,ragged_logits");
   g.profiles = parse_list("--profile", s.profile, profile_from_string, "expected all or a comma list of exact,deepgemm_sm90");
@@ -176,7 +193,7 @@ void add_cli(CLI::App& app) {
   CampaignOptions& o = state->o;
   f->add_option("--kernel", o.kernel, "builtin-ref | builtin-hip | PATH.so (exports mqa_kut_get) | 'exec:CMD {in} {out}'")
       ->capture_default_str();
-  f->add_option("--cases", o.cases, "number of cases over all shards (default 1000 unless --time)");
+  state->cases = f->add_option("--cases", o.cases, "number of cases over all shards (default 1000 unless --time)");
   f->add_option("--time", state->time, "time budget of this shard, e.g. 60s, 5m");
   f->add_option("--seed", o.seed, "campaign seed (case i is a pure function of seed and i)")->capture_default_str();
   f->add_option("--shard", state->shard, "i/N: run the cases with index % N == i")->capture_default_str();
@@ -210,7 +227,7 @@ void add_cli(CLI::App& app) {
                 "it supports (0: plain draws; refused cases count as unsupported)")
       ->capture_default_str();
   // what is judged and reported
-  f->add_option("--replay", o.replay, "run only this case descriptor (as printed by a failure)");
+  state->replay = f->add_option("--replay", o.replay, "run only this case descriptor (as printed by a failure)");
   f->add_option("--compare", o.run.compare,
                 "comparison of logits: bitwise | ulp:N | tolerance:fp32 | tolerance:fp8_mma (tolerance = "
                 "tolerance:fp32), then options ,zero_sign_equal ,bf16_out ,calc_diff:X; see docs/numerics.md "
