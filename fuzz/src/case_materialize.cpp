@@ -277,7 +277,7 @@ CaseTensors materialize(const CaseDescriptor& din, bool expected) {
     t.cols = t.gathered.rows;
     const int32_t N = int32_t(t.gathered.rows);
     t.kscale.resize(size_t(N));
-    std::memcpy(t.kscale.data(), t.gathered.scales.data(), size_t(N) * 4);
+    if (N > 0) std::memcpy(t.kscale.data(), t.gathered.scales.data(), size_t(N) * 4);  // no memcpy of null, even of 0 bytes (UB)
     if (d.ranges == RangeGen::explicit_list) {
       t.ks = d.ks;
       t.ke = d.ke;
