@@ -15,8 +15,9 @@ namespace mqa::fuzz {
 // crosses the pipe of an isolated run: "worst observed/bound 0.0318".
 inline constexpr const char* kMarginPrefix = "worst observed/bound ";
 
-// "exec:CMD {in} {out}": the case goes to CMD as a golden-schema HDF5 file {in}; CMD writes a
-// candidate file {out}; `golden verify` judges it. Throws when the golden library is absent.
+// "exec:CMD {in} {out}" / "exec-worker:CMD": the case's inputs go to CMD as an input file (golden
+// schema v1, kind input); CMD writes a candidate file; `golden verify` judges it against the
+// golden file the harness keeps (exec_kernel.cpp).
 std::unique_ptr<Kernel> make_exec_kernel(const std::string& spec);
 
 // Writes the golden-schema file of one case (repro files). Returns false (and says why in

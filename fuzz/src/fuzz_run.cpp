@@ -176,7 +176,7 @@ const char* to_string(Verdict v) {
 }
 
 std::unique_ptr<Kernel> make_kernel(const std::string& spec) {
-  if (spec.rfind("exec:", 0) == 0) return make_exec_kernel(spec);
+  if (spec.rfind("exec:", 0) == 0 || spec.rfind("exec-worker:", 0) == 0) return make_exec_kernel(spec);
   return std::make_unique<AbiKernel>(spec);
 }
 

@@ -17,6 +17,7 @@ by write_candidate carry one), then every array against its own SHA-256 (verify=
 
 import hashlib
 import os
+import tempfile
 
 import h5py
 import numpy as np
@@ -100,11 +101,22 @@ class Case:
         return "Case(%r, op=%s, %s)" % (self.name, self.attrs.get("op"), self.attrs.get("descriptor"))
 
     # ---- the pool as kernels see it ----
-    def pool(self):
-        """The whole pool [num_pages, page_stride] uint8: stored pages at their physical ids, every
-        other byte = cache_fill. (For a sparse pool with page ids past 65,536 this is large.)"""
+    def pool(self, max_dense_bytes=1 << 28):
+        """The whole pool [num_pages, page_stride] uint8 at its real size: stored pages at their
+        physical ids. Up to max_dense_bytes it is an array in memory and every other byte is
+        cache_fill; a larger pool (sparse cases: page ids past 65,536, offsets past 2^32 bytes) is
+        a numpy memmap of an unlinked sparse temporary file, where only the stored pages are
+        written and the rest reads as 0 (as the harness's own sparse pools do), so it costs the
+        stored pages' memory, not the pool's. A kernel never reads a page that is not stored."""
         a = self.attrs
-        pool = np.full((a["num_pages"], a["page_stride"]), a["cache_fill"], dtype=np.uint8)
+        shape = (a["num_pages"], a["page_stride"])
+        if a["num_pages"] * a["page_stride"] <= max_dense_bytes:
+            pool = np.full(shape, a["cache_fill"], dtype=np.uint8)
+        else:
+            f = tempfile.TemporaryFile(prefix="mqa_pool_")  # unlinked: gone with the mapping
+            f.truncate(shape[0] * shape[1])
+            pool = np.memmap(f, dtype=np.uint8, mode="r+", shape=shape)
+            f.close()  # the mapping keeps the file
         pool[self["page_ids"]] = self["cache"]
         return pool
 
@@ -138,17 +150,23 @@ class Case:
         hit = (ids[order][pos] == table) if len(ids) else np.zeros(table.shape, bool)
         return self["cache"], np.where(hit, order[pos], -1).astype(np.int32)
 
-    def paged_inputs(self, max_pool_bytes=1 << 28):
-        """Arguments of fp8_paged_mqa_logits (DeepGEMM / aiter), as numpy arrays. A pool larger
-        than max_pool_bytes (sparse cases with page ids past 65,536) is given compact: only
-        the stored pages, table renumbered ("compact": True); the logits are the same."""
+    def paged_inputs(self, compact=False, max_dense_bytes=1 << 28):
+        """Arguments of fp8_paged_mqa_logits (DeepGEMM / aiter), as numpy arrays, with the REAL
+        pool: kv_cache is pool() (page ids and byte offsets as the case has them; a pool past
+        max_dense_bytes is a sparse memmap, "sparse": True) and block_table the case's own.
+        compact=True asks explicitly for the compact view instead: only the stored pages, the
+        table renumbered to them ("compact": True); the logits are the same, but a kernel then
+        never sees a large page id or offset, so it cannot be checked for them."""
         a = self.attrs
-        small = a["num_pages"] * a["page_stride"] <= max_pool_bytes
-        kv, table = (self.pool(), self["block_table"]) if small else self.compact()
+        if compact:
+            kv, table = self.compact()
+        else:
+            kv, table = self.pool(max_dense_bytes), self["block_table"]
         return {
             "q": self["q"],                      # [batch, next_n, H, D] uint8 fp8 codes
             "kv_cache": kv,                      # [num_pages, page_stride] uint8
-            "compact": not small,
+            "compact": bool(compact),            # True only when asked for
+            "sparse": isinstance(kv, np.memmap),  # the real pool, mapped sparsely
             "weights": self["weights"],          # [batch*next_n, H] float32
             "context_lens": self["context_lens"],  # int32 [batch] or [batch, next_n]
             "block_table": table,                # int32 [batch, W]
@@ -232,7 +250,9 @@ def _check_root(path, f, kind):
 
 
 def load(path, verify=True, kind="golden"):
-    """All cases of a file as {name: Case}, in file order. Raises GoldenError on a bad file."""
+    """All cases of a file as {name: Case}, in file order. Raises GoldenError on a bad file.
+    kind: "golden", "candidate", "input" (what `mqa-harness fuzz --kernel exec:...` hands a
+    program: the inputs of a case, no expected output), or None for any."""
     if verify:
         try:
             check_file_checksum(path)

@@ -103,6 +103,35 @@ class Corpus(unittest.TestCase):
                 seen += 1
         self.assertGreaterEqual(seen, 4)
 
+    def test_paged_inputs_give_the_real_pool_of_a_sparse_case(self):
+        # A pool past 2^32 bytes is given at its real size (a sparse memmap), with the case's own
+        # page ids, never renumbered unless asked: a kernel that truncates page offsets to 32 bits
+        # must see the offsets that break it. compact=True says so in its result.
+        seen = 0
+        for name, c in mg.load(os.path.join(DATA, "edge.h5")).items():
+            a = c.attrs
+            if a["op"] != "paged_logits" or a["num_pages"] * a["page_stride"] < 1 << 32:
+                continue
+            x = c.paged_inputs()
+            self.assertFalse(x["compact"], name)
+            self.assertTrue(x["sparse"], name)
+            self.assertEqual(x["kv_cache"].shape, (a["num_pages"], a["page_stride"]), name)
+            self.assertTrue(np.array_equal(x["block_table"], c["block_table"]), name)
+            used = c["page_ids"]
+            self.assertGreater(int(used.max()) * a["page_stride"], 1 << 32, name)
+            self.assertTrue(np.array_equal(x["kv_cache"][used], c["cache"]), name)
+            fill = np.uint32(a["logits_sentinel"]).view(np.float32)
+            args = (a["layout"], a["page_size"], a["head_dim"], x["encoding"], x["clean_logits"], fill)
+            got = sk.paged_mqa_logits(x["q"], x["kv_cache"], x["weights"], x["context_lens"], x["block_table"],
+                                      x["max_context_len"], x["logits_row_stride"], *args)
+            self.assertTrue(np.array_equal(got.view(np.uint32), c["logits"].view(np.uint32)), name)
+            y = c.paged_inputs(compact=True)
+            self.assertTrue(y["compact"], name)
+            self.assertFalse(y["sparse"], name)
+            self.assertEqual(y["kv_cache"].shape[0], len(used), name)
+            seen += 1
+        self.assertGreaterEqual(seen, 1)
+
     def test_checksum_mismatch_is_caught_by_both_readers(self):
         bad = os.path.join(self.tmp, "tampered.h5")
         shutil.copy(self.smoke, bad)

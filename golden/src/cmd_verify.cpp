@@ -81,10 +81,11 @@ int verify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
   nlohmann::json j = {{"golden", o.golden}, {"candidate", o.candidate}};
   try {
     const File g = read_file(o.golden);
-    if (g.kind != FileKind::golden) throw GoldenError(o.golden, "", "", "kind = candidate; expected a golden file");
+    if (g.kind != FileKind::golden) throw GoldenError(o.golden, "", "", std::string("kind = ") + to_string(g.kind) + "; expected a golden file");
     const File c = read_file(o.candidate);
     if (c.kind != FileKind::candidate)
-      throw GoldenError(o.candidate, "", "", "kind = golden; expected a candidate file (use `golden diff` for two goldens)");
+      throw GoldenError(o.candidate, "", "", std::string("kind = ") + to_string(c.kind) +
+                                                 "; expected a candidate file (use `golden diff` for two goldens)");
     for (const Case& cc : c.cases)
       if (!g.find(cc.name)) throw GoldenError(o.candidate, cc.name, "", "case is not in the golden file " + o.golden);
     std::vector<OutputResult> rs;

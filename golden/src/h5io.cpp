@@ -228,14 +228,14 @@ Array get_dataset(const H5::Group& g, const std::string& name, FileKind kind, bo
   a.shape.assign(dims.begin(), dims.end());
   a.bytes.resize(size_t(a.elements() * size_of(a.dtype)));
   if (!a.bytes.empty()) ds.read(a.bytes.data(), mem_type(a.dtype));
-  const std::string role = get_str(ds, "role", kind == FileKind::golden, w, "output");
+  const std::string role = get_str(ds, "role", kind != FileKind::candidate, w, "output");
   if (role == "input") a.role = Role::input;
   else if (role == "output") a.role = Role::output;
   else if (role == "meta") a.role = Role::meta;
   else w.fail("attribute role = '" + role + "': expected input, output or meta");
   a.encoding = get_str(ds, "encoding", false, w);
   a.compare = get_str(ds, "compare", false, w);
-  const std::string sum = get_str(ds, kChecksumAlgorithm, kind == FileKind::golden, w);
+  const std::string sum = get_str(ds, kChecksumAlgorithm, kind != FileKind::candidate, w);
   if (verify && !sum.empty()) {
     const std::string got = sha256_hex(a.bytes);
     if (got != sum) w.fail("checksum mismatch: stored sha256 " + sum + ", data hashes to " + got);
@@ -271,7 +271,7 @@ void write_file(const std::string& path, const File& f) {
       H5::Group cases = h.createGroup("cases");
       for (const Case& c : f.cases) {
         H5::Group g = cases.createGroup(c.name);
-        if (f.kind == FileKind::golden) put_info(g, c.info);
+        if (f.kind != FileKind::candidate) put_info(g, c.info);
         for (const auto& [name, a] : c.data) put_dataset(g, name, a);
       }
     }
@@ -311,9 +311,10 @@ File read_file(const std::string& path, const ReadOptions& opt) {
     const std::string kind = get_str(h, "kind", true, w);
     if (kind == "golden") f.kind = FileKind::golden;
     else if (kind == "candidate") f.kind = FileKind::candidate;
-    else w.fail("attribute kind = '" + kind + "', expected golden or candidate");
-    f.generator = get_str(h, "generator", f.kind == FileKind::golden, w);
-    f.generator_version = get_str(h, "generator_version", f.kind == FileKind::golden, w);
+    else if (kind == "input") f.kind = FileKind::input;
+    else w.fail("attribute kind = '" + kind + "', expected golden, candidate or input");
+    f.generator = get_str(h, "generator", f.kind != FileKind::candidate, w);
+    f.generator_version = get_str(h, "generator_version", f.kind != FileKind::candidate, w);
     const std::string algo = get_str(h, "checksum_algorithm", false, w, kChecksumAlgorithm);
     if (algo != kChecksumAlgorithm) w.fail("checksum_algorithm '" + algo + "' is not supported (expected sha256)");
     if (!h.nameExists("cases")) w.fail("group /cases missing");
@@ -325,7 +326,7 @@ File read_file(const std::string& path, const ReadOptions& opt) {
       w.dataset.clear();
       if (cases.childObjType(c.name) != H5O_TYPE_GROUP) w.fail("not a group");
       H5::Group g = cases.openGroup(c.name);
-      c.info = get_info(g, f.kind == FileKind::golden, w);
+      c.info = get_info(g, f.kind != FileKind::candidate, w);
       for (hsize_t di = 0; di < g.getNumObjs(); ++di) {
         const std::string name = g.getObjnameByIdx(di);
         w.dataset = name;

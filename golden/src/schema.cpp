@@ -41,7 +41,17 @@ int32_t size_of(DType t) {
 }
 
 const char* to_string(Role r) { return r == Role::input ? "input" : r == Role::output ? "output" : "meta"; }
-const char* to_string(FileKind k) { return k == FileKind::golden ? "golden" : "candidate"; }
+const char* to_string(FileKind k) {
+  return k == FileKind::golden ? "golden" : k == FileKind::candidate ? "candidate" : "input";
+}
+
+namespace {
+// The output buffers an input file may hold (pre-filled with the case's sentinel; the kernel
+// fills them and returns them whole). Every other output would hand the kernel its answer.
+bool prefilled_buffer(const std::string& dataset, const CaseInfo& info) {
+  return info.op == "quant_cache" ? dataset == "cache" : is_logits_op(info.op) && dataset == "logits";
+}
+}  // namespace
 
 int64_t Array::elements() const {
   int64_t n = 1;
@@ -168,7 +178,7 @@ void validate_case(const Case& c, FileKind kind, const std::string& file) {
                            std::string::npos;
   if (!name_ok) fail("", "invalid case name (letters, digits, '_', '.', '-' only)");
   const CaseInfo& i = c.info;
-  if (kind == FileKind::golden) {
+  if (kind != FileKind::candidate) {
     if (i.op != "quant_cache" && i.op != "gather" && !is_logits_op(i.op))
       fail("", "attribute op = '" + i.op + "': expected quant_cache, gather, paged_logits or ragged_logits");
     if (i.encoding != "e4m3fn" && i.encoding != "e4m3fnuz")
@@ -186,19 +196,25 @@ void validate_case(const Case& c, FileKind kind, const std::string& file) {
     if (kind == FileKind::candidate) continue;  // shapes are checked against the golden case
     if (s->need(i) == Need::absent) fail(name, "not part of a " + i.op + " case");
     const Role want_role = role_for(name, i);
+    if (kind == FileKind::input && want_role == Role::output && !prefilled_buffer(name, i))
+      fail(name, "an input file holds no expected output (only the pre-filled buffer of the op)");
     if (a.role != want_role) fail(name, std::string("role ") + to_string(a.role) + ", expected " + to_string(want_role));
     const Shape want = s->shape(i);
     if (!shape_matches(want, a.shape)) fail(name, "shape " + shape_string(a.shape) + ", expected " + shape_string(want));
     const std::string enc = s->encoding == "fp8" ? i.encoding : s->encoding;
     if (a.encoding != enc) fail(name, "attribute encoding = '" + a.encoding + "', expected '" + enc + "'");
-    if (a.role == Role::output && a.compare.empty()) fail(name, "output without a compare attribute");
+    if (a.role == Role::output && a.compare.empty() && kind == FileKind::golden)
+      fail(name, "output without a compare attribute");
   }
   if (kind == FileKind::candidate) {
     if (c.data.empty()) fail("", "candidate case holds no dataset");
     return;
   }
-  for (const DatasetSpec& s : dataset_specs())
-    if (s.need(i) == Need::required && !c.data.count(s.name)) fail(s.name, "missing");
+  for (const DatasetSpec& s : dataset_specs()) {
+    const bool expected_output = role_for(s.name, i) == Role::output && !prefilled_buffer(s.name, i);
+    if (s.need(i) == Need::required && !c.data.count(s.name) && !(kind == FileKind::input && expected_output))
+      fail(s.name, "missing");
+  }
   if (c.at("page_ids", file).shape[0] != c.at("cache", file).shape[0])
     fail("page_ids", "length differs from the pages stored in cache");
   auto gv = c.data.find("gathered_values"), gs = c.data.find("gathered_scales");

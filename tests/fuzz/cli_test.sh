@@ -66,15 +66,88 @@ contains "message names the field" "$T/bad.txt" "invalid B = 'x'"
 "$H" fuzz --ops fuzzing > /dev/null 2>&1; check "bad op" 2 $?
 "$H" fuzz --compare nonsense --cases 1 > /dev/null 2>&1; check "bad compare mode" 2 $?
 
-EXEC="exec:/usr/bin/python3 $SRC/tests/fuzz/exec_standin.py {in} {out}"
-export MQA_GOLDEN_PYTHON="$SRC/golden/python"
-"$H" fuzz --kernel "$EXEC" --ops paged_logits,ragged_logits --profile exact --cases 10 --seed 9 --max-tokens 300 \
-  > "$T/exec.txt" 2>&1
+# ---- exec kernels (fuzz/README.md "exec protocol") -------------------------------------------
+# The stand-in finds golden/python next to itself: no MQA_GOLDEN_PYTHON needed.
+unset MQA_GOLDEN_PYTHON
+STANDIN="/usr/bin/python3 $SRC/tests/fuzz/exec_standin.py"
+EXEC="exec:$STANDIN {in} {out}"
+LOGITS="--ops paged_logits,ragged_logits --profile exact --max-tokens 300"
+"$H" fuzz --kernel "$EXEC" $LOGITS --cases 10 --seed 9 > "$T/exec.txt" 2>&1
 check "exec stand-in kernel passes" 0 $?
 MQA_STANDIN_BUG=1 "$H" fuzz --kernel "$EXEC" --ops paged_logits --profile exact --cases 10 --seed 9 \
   --max-tokens 300 --shrink-time 20 --repro-dir "" > "$T/exec_bug.txt" 2>&1
 check "exec stand-in with a planted bug is caught" 1 $?
 contains "exec failure names the dataset" "$T/exec_bug.txt" "logits"
+# The input file holds no expected output: a program that copies what it finds cannot pass.
+MQA_STANDIN_BUG=copy "$H" fuzz --kernel "$EXEC" $LOGITS --cases 3 --seed 9 --no-shrink --repro-dir "" \
+  > "$T/exec_copy.txt" 2>&1
+check "an exec program that copies the expected outputs fails" 1 $?
+# Writes past L_r: caught under the default --writes defined, accepted with --writes columns.
+MQA_STANDIN_BUG=garbage "$H" fuzz --kernel "$EXEC" $LOGITS --cases 10 --seed 9 --no-shrink --repro-dir "" \
+  > "$T/exec_garbage.txt" 2>&1
+check "exec writes past L_r fail under --writes defined" 1 $?
+contains "the sentinel check names it" "$T/exec_garbage.txt" "sentinel"
+MQA_STANDIN_BUG=garbage "$H" fuzz --kernel "$EXEC" $LOGITS --cases 10 --seed 9 --writes columns > "$T/exec_cols.txt" 2>&1
+check "exec writes past L_r pass with --writes columns" 0 $?
+MQA_STANDIN_BUG=unpadded "$H" fuzz --kernel "$EXEC" $LOGITS --cases 10 --seed 9 > "$T/exec_unpadded.txt" 2>&1
+check "exec unpadded [rows, max_context_len] logits are accepted" 0 $?
+# The real pool reaches the program: a 32-bit page offset fails on a pool past 2^32 bytes.
+MQA_STANDIN_BUG=offset32 "$H" fuzz --kernel "$EXEC" --ops paged_logits --profile exact --cases 40 --seed 2 \
+  --no-shrink --repro-dir "" > "$T/exec_off32.txt" 2>&1
+check "exec 32-bit page offsets are caught" 1 $?
+# Hangs: isolated by default; the command's whole process group (grandchildren too) is killed at
+# --case-timeout, in a campaign and in --replay; nothing is left running.
+one=$("$H" fuzz --ops paged_logits --profile exact --max-tokens 100 --cases 1 --seed 9 --list-cases 2>/dev/null)
+TAG="mqa-cli-test-$$-$RANDOM"
+no_leftovers() {  # no_leftovers NAME
+  sleep 0.3
+  left=$(pgrep -f "$TAG")
+  if [ -z "$left" ]; then echo "ok: $1 leaves no process behind"; else
+    echo "FAIL: $1 left processes behind:"; ps -o pid,pgid,args -p $left; kill -9 $left; fails=$((fails + 1)); fi
+}
+for mode in hang hang_child; do
+  t0=$(date +%s)
+  MQA_STANDIN_BUG=$mode timeout 20 "$H" fuzz --kernel "exec:$STANDIN {in} {out} $TAG" $LOGITS --cases 2 --seed 9 \
+    --case-timeout 2 --no-shrink --repro-dir "" > "$T/exec_$mode.txt" 2>&1
+  check "exec $mode: TIMEOUT" 1 $?
+  contains "exec $mode: timeout verdict" "$T/exec_$mode.txt" "TIMEOUT on case"
+  contains "exec $mode: the group was killed" "$T/exec_$mode.txt" "its process group was killed"
+  secs=$(( $(date +%s) - t0 ))
+  [ $secs -lt 10 ] && echo "ok: exec $mode came back in ${secs}s" || { echo "FAIL: exec $mode took ${secs}s"; fails=$((fails + 1)); }
+  no_leftovers "exec $mode"
+  t0=$(date +%s)
+  MQA_STANDIN_BUG=$mode timeout 20 "$H" fuzz --replay "$one" --kernel "exec:$STANDIN {in} {out} $TAG" \
+    --case-timeout 2 --repro-dir "" > "$T/exec_replay_$mode.txt" 2>&1
+  check "exec $mode --replay: TIMEOUT" 1 $?
+  contains "exec $mode --replay: timeout verdict" "$T/exec_replay_$mode.txt" "TIMEOUT: command"
+  secs=$(( $(date +%s) - t0 ))
+  [ $secs -lt 10 ] && echo "ok: exec $mode --replay honours --case-timeout (${secs}s)" \
+    || { echo "FAIL: exec $mode --replay took ${secs}s"; fails=$((fails + 1)); }
+  no_leftovers "exec $mode --replay"
+done
+# exec-worker: one process for the campaign, one line per case.
+WORKER="exec-worker:$STANDIN --worker $TAG"
+"$H" fuzz --kernel "$WORKER" $LOGITS --cases 10 --seed 9 > "$T/worker.txt" 2>&1
+check "exec-worker stand-in passes" 0 $?
+MQA_STANDIN_BUG=1 "$H" fuzz --kernel "$WORKER" --ops paged_logits --profile exact --cases 10 --seed 9 \
+  --max-tokens 300 --no-shrink --repro-dir "" > "$T/worker_bug.txt" 2>&1
+check "exec-worker with a planted bug is caught" 1 $?
+"$H" fuzz --kernel "$WORKER" --ops quant_cache --cases 3 --min-run 0 > "$T/worker_unsup.txt" 2>&1
+check "exec-worker: unsupported cases" 0 $?
+contains "exec-worker: the reason is kept" "$T/worker_unsup.txt" "the stand-in computes exact-profile logits only"
+t0=$(date +%s)
+MQA_STANDIN_HANG_ONCE="$T/hung_once" timeout 20 "$H" fuzz --kernel "$WORKER" $LOGITS --cases 4 --seed 9 --case-timeout 2 \
+  --no-shrink --max-failures 9 --repro-dir "" > "$T/worker_hang.txt" 2>&1
+check "exec-worker hang: TIMEOUT" 1 $?
+contains "exec-worker hang: the next cases run on a new worker" "$T/worker_hang.txt" "ran 4 (passed 3, FAILED 1)"
+secs=$(( $(date +%s) - t0 ))
+[ $secs -lt 15 ] && echo "ok: exec-worker hang came back in ${secs}s" || { echo "FAIL: exec-worker hang took ${secs}s"; fails=$((fails + 1)); }
+no_leftovers "exec-worker hang"
+# bad exec specs name the option and the value
+"$H" fuzz --kernel "exec:$STANDIN {in}" --cases 1 > "$T/exec_bad.txt" 2>&1; check "exec without {out}" 2 $?
+contains "exec without {out}: message" "$T/exec_bad.txt" "invalid --kernel = 'exec:$STANDIN {in}': an exec command needs both {in} and {out}"
+"$H" fuzz --kernel "exec-worker:$STANDIN {in} {out}" --cases 1 > "$T/worker_bad.txt" 2>&1; check "exec-worker with {in}" 2 $?
+contains "exec-worker with {in}: message" "$T/worker_bad.txt" "an exec-worker command takes no {in} / {out}"
 
 # ---- targeted campaigns ------------------------------------------------------------------------
 PY=/usr/bin/python3

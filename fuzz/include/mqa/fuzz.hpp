@@ -37,6 +37,9 @@ struct RunOptions {
   WriteScope writes = WriteScope::defined;  // the ABI: an implementation writes only the defined region
   int max_listed = 10;
   int repeat = 1;  // runs per case; each must match the reference bit for bit (determinism)
+  // Deadline of one run of a kernel that runs its code in processes of its own (exec:), which
+  // it enforces itself by killing their process group; <= 0: none. run_case sets it.
+  double timeout_s = 0;
 };
 
 // A kernel under test as the campaign sees it.
@@ -44,7 +47,10 @@ class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual const std::string& spec() const = 0;
-  virtual bool trusted() const = 0;  // built-ins run in-process; others in a child process
+  virtual bool trusted() const = 0;  // built-ins run in-process; others isolated (--isolate auto)
+  // Runs its code in processes of its own (exec:): isolated, it needs no forked child around
+  // it, only RunOptions::timeout_s, and kills its processes itself on a timeout.
+  virtual bool isolates_itself() const { return false; }
   virtual Outcome run(const CaseTensors& t, const RunOptions& o) const = 0;
   // Whether refusal() is the kernel's own answer (kut.h supports()); exec: kernels cannot say.
   virtual bool answers_supports() const { return false; }
@@ -53,10 +59,12 @@ class Kernel {
   virtual std::string refusal(const CaseDescriptor&) const { return {}; }
 };
 
-// "builtin-ref" | "builtin-hip" | PATH.so | "exec:CMD {in} {out}". Throws std::runtime_error.
+// "builtin-ref" | "builtin-hip" | PATH.so | "exec:CMD {in} {out}" | "exec-worker:CMD". Throws
+// std::runtime_error.
 std::unique_ptr<Kernel> make_kernel(const std::string& spec);
 
-// Runs k on t in a forked child (crashes and hangs become verdicts), or in-process.
+// Runs k on t isolated (a forked child, or for exec: kernels their own process group under a
+// deadline: crashes and hangs become verdicts), or in-process (exec: without a deadline).
 Outcome run_case(const Kernel& k, const CaseTensors& t, const RunOptions& o, bool isolate, double timeout_s);
 
 // Coverage classes of a case: "L=0", "partial last page", "L%256==0", "next_n>1", "page id>=65536",
@@ -71,7 +79,7 @@ struct CampaignOptions {
   int32_t shard = 0, shards = 1;
   GenOptions gen;
   RunOptions run;
-  int isolate = -1;            // -1: auto (children for plugins and exec), 0 off, 1 on
+  int isolate = -1;            // -1: auto (isolated: plugins and exec), 0 off, 1 on
   double case_timeout_s = 300;
   int32_t max_failures = 1;    // stop after this many failing cases
   // Sub-draws per case while the kernel's supports() refuses it (mqa::random_supported_case),

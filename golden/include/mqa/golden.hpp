@@ -114,8 +114,11 @@ struct Case {
   const Array& at(const std::string& dataset, const std::string& file = {}) const;
 };
 
-enum class FileKind : uint8_t { golden, candidate };
-const char* to_string(FileKind k);
+// golden: every input and expected output; candidate: a kernel's outputs; input: what the exec
+// route hands a kernel (the inputs of the case, no expected output; the op's output buffers
+// pre-filled with the case's sentinels: `logits` = logits_sentinel, `cache` = cache_fill).
+enum class FileKind : uint8_t { golden, candidate, input };
+const char* to_string(FileKind k);  // "golden", "candidate", "input"
 
 struct File {
   FileKind kind = FileKind::golden;
@@ -152,8 +155,9 @@ inline constexpr const char* kUserBlockMagic = "MQA-GOLDEN-FILE 1\n";
 // git describe of this build (CMake's MQA_GIT_DESCRIBE).
 std::string generator_version();
 
-// Checks a case against the schema: datasets of its op present (golden) or only output names
-// (candidate), dtypes, ranks and shapes consistent with the attributes. Throws GoldenError.
+// Checks a case against the schema: datasets of its op present (golden), its inputs present and
+// no expected output but the pre-filled buffers (input), or only output names (candidate);
+// dtypes, ranks and shapes consistent with the attributes. Throws GoldenError.
 void validate_case(const Case& c, FileKind kind, const std::string& file = {});
 
 // Writes atomically: to "<path>.tmp.<pid>" first, then rename(2) over `path`. Validates first.
