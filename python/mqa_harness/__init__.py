@@ -11,12 +11,12 @@ the same seed and options) and judged by the same comparator (docs/numerics.md).
 """
 from ._core import core as _core
 from .case import Case, case, cases, gen_options
-from .check import Report, check, compare, reference, to_numpy
+from .check import Report, bounds, check, compare, reference, to_numpy
 from .campaign import FuzzResult, fuzz, shrink
 from .errors import Mismatch, Unsupported
 from .inputs import inputs, output
 
 LOGIT_SENTINEL_BITS = _core.LOGIT_SENTINEL_BITS
 
-__all__ = ["Case", "case", "cases", "gen_options", "Report", "check", "compare", "reference", "to_numpy", "FuzzResult",
+__all__ = ["Case", "case", "cases", "gen_options", "Report", "bounds", "check", "compare", "reference", "to_numpy", "FuzzResult",
            "fuzz", "shrink", "Mismatch", "Unsupported", "inputs", "output", "LOGIT_SENTINEL_BITS"]

@@ -41,6 +41,12 @@ def reference(case):
     return t.logits(), t.regions()
 
 
+def bounds(case, mode="tolerance"):
+    """The tolerance model's absolute bound per logit, float64 [rows, row_stride] (0 outside the
+    compared columns): what check(case, ..., mode) allows |actual - expected| to reach."""
+    return _case(case).tensors.bounds(mode)
+
+
 def to_numpy(x):
     """numpy view of a numpy array, a CPU torch tensor (CUDA: .cpu() first), or a DLPack object."""
     if isinstance(x, np.ndarray):

@@ -114,6 +114,19 @@ class Tensors {
     return array(v, {py::ssize_t(t_.regions.row.size()), 3});
   }
 
+  // The tolerance model's bound per element of [rows * row_stride] (0 outside the compared
+  // columns), as the comparison of `compare` below uses it.
+  py::array_t<double> bounds(const std::string& compare) const {
+    need_logits("bounds");
+    const CompareMode mode = CompareMode::parse(compare);
+    if (mode.kind != CompareKind::tolerance) reject("mode", "'" + compare + "'", "bounds exist for tolerance modes only");
+    std::vector<double> b = t_.desc.op == CaseOp::paged_logits
+                                ? paged_logits_bounds(t_.paged_problem(), t_.regions, mode.tolerance(), t_.logits)
+                                : ragged_logits_bounds(t_.ragged_problem(), t_.regions, mode.tolerance(), t_.logits);
+    b.resize(size_t(t_.rows * t_.logits_row_stride), 0.0);
+    return array(b, {py::ssize_t(t_.rows), py::ssize_t(t_.logits_row_stride)});
+  }
+
   // compare_logits_out of fuzz_run.cpp over `actual` ([rows * row_stride] floats or more):
   // expected = the reference, sentinel-extended; clean from the case; tolerance bounds from
   // the case's inputs. writes "" = no sentinel check (a kernel that allocated its own output).
@@ -269,5 +282,6 @@ PYBIND11_MODULE(_mqa_harness, m) {
         return array(s.t().logits, {py::ssize_t(s.t().rows), py::ssize_t(s.t().logits_row_stride)});
       })
       .def("regions", &Tensors::regions)
+      .def("bounds", &Tensors::bounds, py::arg("mode"))
       .def("compare", &Tensors::compare, py::arg("actual"), py::arg("compare"), py::arg("writes"), py::arg("max_listed") = 10);
 }

@@ -62,6 +62,23 @@ def test_tolerance_fails_far_outside_the_bound(paged):
         mh.check(c, bad, mode="tolerance")
 
 
+def test_tolerance_allows_exactly_the_models_bound():
+    c = next(x for x in mh.cases(seed=8, n=50, **SMALL_PAGED) if np.any(mh.bounds(x, "tolerance") > 0))
+    logits, _ = mh.reference(c)
+    b32, b8 = mh.bounds(c, "tolerance"), mh.bounds(c, "tolerance:fp8_mma")
+    assert b32.shape == logits.shape and np.all(b8 >= 0)
+    # an element where the bound is many ulps wide and the fp8_mma bound is over twice the fp32 one
+    wide = np.isfinite(logits) & (b32 > np.abs(logits) * 2.0 ** -16) & (b8 > 2 * b32)
+    r, col = np.argwhere(wide)[0]
+    for scale, ok32, ok8 in ((0.5, True, True), (1.5, False, True), (2.0 * b8[r, col] / b32[r, col], False, False)):
+        bad = logits.copy()
+        bad[r, col] = np.float32(np.float64(logits[r, col]) + scale * b32[r, col])
+        assert mh.compare(c, bad, "tolerance").passed is ok32, scale
+        assert mh.compare(c, bad, "tolerance:fp8_mma").passed is ok8, scale
+    with pytest.raises(ValueError, match="invalid mode = 'bitwise'"):
+        mh.bounds(c, "bitwise")
+
+
 def test_nan_where_a_number_is_expected_fails(paged):
     c, r, col = paged
     logits, _ = mh.reference(c)

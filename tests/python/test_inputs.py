@@ -24,7 +24,7 @@ def golden(harness_bin, tmp_path_factory):
     drawn = paged[:5] + high[:1] + list(mh.cases(seed=9, n=6, ops="ragged_logits"))
     (d / "cases.txt").write_text("".join(c.descriptor + "\n" for c in drawn))
     subprocess.run([harness_bin, "golden", "generate", "--cases", str(d / "cases.txt"), "-o", str(d / "g.h5"),
-                    "--no-progress"], check=True, capture_output=True)
+                    "--bounds", "fp32,fp8_mma", "--no-progress"], check=True, capture_output=True)
     f = h5py.File(d / "g.h5", "r")
     groups = [f["cases"][name] for name in sorted(f["cases"])]  # case_000, case_001, ... in list order
     assert len(groups) == len(drawn)
@@ -41,6 +41,9 @@ def test_reference_and_inputs_equal_the_cli_golden_file(golden):
         logits, regions = mh.reference(c)
         assert logits.dtype == np.float32 and logits.view(np.uint32).tobytes() == g["logits"][()].view(np.uint32).tobytes()
         assert np.array_equal(regions, g["logits_regions"][()])
+        for model in ("fp32", "fp8_mma"):  # the file stores the bound rounded up to float32
+            ours, stored = mh.bounds(c, "tolerance:" + model), g["logits_bound_" + model][()].astype(np.float64)
+            assert np.all(stored >= ours) and np.allclose(stored, ours, rtol=2.0 ** -23, atol=0)
         x = c.inputs()
         assert np.array_equal(x["q"], g["q"][()]) and np.array_equal(x["weights"], g["weights"][()])
         if c.op == "paged_logits":
