@@ -146,6 +146,7 @@ const char* to_string(Check c) {
     case Check::zero_sign: return "zero_sign";
     case Check::clean: return "clean";
     case Check::sentinel: return "sentinel";
+    case Check::unwritten: return "unwritten";
   }
   return "?";
 }

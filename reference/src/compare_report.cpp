@@ -15,7 +15,7 @@ namespace {
 
 constexpr std::array<Column, 5> kColumns{Column::valid, Column::future, Column::undefined, Column::padding,
                                          Column::beyond};
-constexpr std::array<Check, 5> kChecks{Check::value, Check::nan, Check::zero_sign, Check::clean, Check::sentinel};
+constexpr std::array<Check, 6> kChecks{Check::value, Check::nan, Check::zero_sign, Check::clean, Check::sentinel, Check::unwritten};
 
 std::string hex32(uint32_t b) {
   char buf[16];
@@ -184,7 +184,8 @@ std::string CompareReport::to_text() const {
       const bool metric = d.check == Check::value || d.check == Check::zero_sign;  // distances mean something
       os << "  " << std::left << std::setw(10) << to_string(d.check) << std::setw(10) << to_string(d.column) << std::right
          << std::setw(7) << d.row << std::setw(8) << d.col << std::setw(6) << opt(d.b) << std::setw(4) << opt(d.j) << "  "
-         << std::left << std::setw(29) << fmt_value(d.expected_bits) << std::setw(29) << fmt_value(d.actual_bits)
+         << std::left << std::setw(29) << fmt_value(d.expected_bits) << std::setw(29)
+         << (d.check == Check::unwritten ? "unwritten (sentinel " + hex32(d.actual_bits) + ")" : fmt_value(d.actual_bits))
          << std::right << std::setw(11) << (metric ? std::to_string(d.ulp) : "-") << std::setw(11)
          << (metric ? fmt_double(d.abs_diff) : "-") << std::setw(9)
          << opt(d.page) << std::setw(6) << opt(d.slot) << std::setw(13) << opt(d.value_byte) << std::setw(13)

@@ -204,3 +204,20 @@ TEST(CompareRegions, InconsistentRegionsAndSizesAreRejected) {
   co.next_n = 1;
   EXPECT_THROW(compare_logits(b.expected, b.actual, good, m, co), InvalidInput);
 }
+
+// A valid element that still holds the sentinel was never written: the report says so, with the
+// sentinel's bits, instead of calling the sentinel (a NaN) a NaN mismatch.
+TEST(CompareRegions, AValidElementLeftAtTheSentinelIsUnwritten) {
+  LogitsRegions g{1, 4, 4, {RowRegion{0, 3, 3}}};
+  std::vector<float> expected(4, 1.0f), actual(4, 1.0f);
+  actual[1] = f32_from_bits(0x7FBADBADu);
+  actual[3] = f32_from_bits(0x7FBADBADu);  // column 3 is undefined: the sentinel belongs there
+  const CompareReport r = compare_logits(expected, actual, g, CompareMode::parse("bitwise,sentinel:0x7FBADBAD,writes:defined"));
+  EXPECT_FALSE(r.pass);
+  ASSERT_EQ(r.first.size(), 1u);
+  EXPECT_EQ(r.first[0].check, Check::unwritten);
+  EXPECT_EQ(r.first[0].col, 1);
+  EXPECT_EQ(r.mismatched_by[size_t(Check::unwritten)], 1);
+  EXPECT_EQ(r.mismatched_by[size_t(Check::nan)], 0);
+  EXPECT_NE(r.to_text().find("unwritten (sentinel 0x7FBADBAD)"), std::string::npos) << r.to_text();
+}

@@ -102,7 +102,9 @@ struct CompareOptions {
 };
 
 enum class Column : uint8_t { valid = 0, future = 1, undefined = 2, padding = 3, beyond = 4 };
-enum class Check : uint8_t { value = 0, nan = 1, zero_sign = 2, clean = 3, sentinel = 4 };
+// unwritten: a compared (valid/future) element still holds the sentinel the output was filled
+// with: the kernel never wrote it (reported as such, not as a NaN or a wrong value).
+enum class Check : uint8_t { value = 0, nan = 1, zero_sign = 2, clean = 3, sentinel = 4, unwritten = 5 };
 const char* to_string(Column c);
 const char* to_string(Check c);
 
@@ -150,7 +152,7 @@ struct CompareReport {
   // Elements examined, per column kind (valid/future: value checks; undefined: clean check;
   // padding/beyond: sentinel check; undefined also counts sentinel checks with writes:defined).
   std::array<int64_t, 5> checked{}, mismatched_in{};
-  std::array<int64_t, 5> mismatched_by{};  // indexed by Check
+  std::array<int64_t, 6> mismatched_by{};  // indexed by Check
   int64_t compared = 0, mismatched = 0;    // totals over every check
   std::vector<ElementDiff> first;          // first K failures in index order
   std::optional<ElementDiff> worst_abs, worst_rel, worst_ulp, worst_ratio;  // over finite pairs
