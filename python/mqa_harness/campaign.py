@@ -91,6 +91,10 @@ def fuzz(kernel_fn, n=200, seed=1, mode="bitwise", writes=None, min_run=None, sh
         except Unsupported as u:
             res.unsupported[u.reason] = res.unsupported.get(u.reason, 0) + 1
             continue
+        except Exception as e:  # the kernel itself failed: say on which case
+            e.add_note("mqa_harness.fuzz: case %d of seed %d: %s\nreplay: %s" % (c.index, seed, c.descriptor,
+                                                                               c.replay_command(kernel)))
+            raise
         res.cases += 1
         rep = compare(c, logits, mode, writes)
         if not rep.passed:

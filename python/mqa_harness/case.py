@@ -65,7 +65,13 @@ class Case:
         """The descriptor's key=value pairs as a dict of strings."""
         return dict(kv.split("=", 1) for kv in self.descriptor.split(" "))
 
-    def replay(self, kernel="<your kernel>"):
+    @property
+    def replay(self):
+        """`mqa-harness fuzz --replay '<descriptor>' --kernel <your kernel>`: the one-line command."""
+        return self.replay_command()
+
+    def replay_command(self, kernel="<your kernel>"):
+        """The replay command with your kernel's --kernel argument (PATH.so, 'exec:...')."""
         return "mqa-harness fuzz --replay %s --kernel %s" % (shlex.quote(self.descriptor), kernel)
 
     @property

@@ -108,5 +108,5 @@ def check(case, logits, mode="bitwise", writes=None, kernel="<your kernel>", max
 
 
 def failure_message(c, rep, mode, kernel="<your kernel>"):
-    line = c.replay(kernel) + ("" if mode == "bitwise" else " --compare " + mode)
+    line = c.replay_command(kernel) + ("" if mode == "bitwise" else " --compare " + mode)
     return "%s\ncase: %s\nreplay: %s" % (rep.text.rstrip("\n"), c.descriptor, line)

@@ -68,4 +68,4 @@ def pytest_runtest_makereport(item, call):
         rep.outcome = "skipped"
         rep.longrepr = (str(item.fspath), item.location[1] or 0, "unsupported: %s" % call.excinfo.value.reason)
         return
-    rep.sections.append(("mqa case", "case: %s\nreplay: %s" % (c.descriptor, c.replay())))
+    rep.sections.append(("mqa case", "case: %s\nreplay: %s" % (c.descriptor, c.replay)))

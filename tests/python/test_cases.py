@@ -46,8 +46,9 @@ def test_case_parses_and_prints_the_canonical_line():
 
 def test_replay_line_is_the_cli_command(harness_bin):
     c = next(mh.cases(seed=4, n=1, ops="paged_logits", high_page_ids=False))
-    line = c.replay("builtin-ref")
+    line = c.replay_command("builtin-ref")
     assert line == "mqa-harness fuzz --replay '%s' --kernel builtin-ref" % c.descriptor
+    assert c.replay == "mqa-harness fuzz --replay '%s' --kernel <your kernel>" % c.descriptor
     # and the CLI takes it: the reference kernel passes its own case
     r = subprocess.run([harness_bin, "fuzz", "--replay", c.descriptor, "--kernel", "builtin-ref", "--quiet"],
                        capture_output=True, text=True)

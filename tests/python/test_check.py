@@ -37,6 +37,21 @@ def test_unpadded_and_torch_logits_are_accepted():
     assert mh.check(c, torch.from_numpy(unpadded)).passed
     assert mh.check(c, torch.from_numpy(logits.copy())).passed
 
+    class OnlyDLPack:  # an array library mh knows nothing about
+        def __init__(self, t):
+            self.t = t
+
+        def __dlpack__(self, stream=None):
+            return self.t.__dlpack__()
+
+        def __dlpack_device__(self):
+            return self.t.__dlpack_device__()
+    assert mh.check(c, OnlyDLPack(torch.from_numpy(unpadded))).passed
+    bad = unpadded.copy()
+    bad.view(np.uint32)[:, :] += 1
+    with pytest.raises(mh.Mismatch):
+        mh.check(c, OnlyDLPack(torch.from_numpy(bad)))
+
 
 def test_one_ulp_fails_bitwise_with_report_and_replay(paged):
     c, r, col = paged

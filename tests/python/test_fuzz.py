@@ -100,6 +100,16 @@ def test_unsupported_is_counted_apart_and_nothing_run_is_no_pass():
         mh.fuzz(paged_only, n=10, seed=5, min_run=1000, **quiet(profiles="exact"))
 
 
+def test_a_crashing_kernel_names_its_case():
+    def crashes(c):
+        raise IndexError("out of bounds")
+    with pytest.raises(IndexError) as e:
+        mh.fuzz(crashes, n=3, seed=2, kernel="k.so", **quiet())
+    note = "\n".join(e.value.__notes__)
+    c = next(mh.cases(seed=2, n=1, ops=["paged_logits", "ragged_logits"]))
+    assert "case 0 of seed 2: %s" % c.descriptor in note and c.replay_command("k.so") in note
+
+
 def test_fuzz_rejects_ops_it_cannot_judge():
     with pytest.raises(ValueError, match="invalid ops = gather"):
         mh.fuzz(numpy_exact_kernel, n=1, ops="gather")
