@@ -9,7 +9,7 @@
 Cases are drawn by the same C++ generator as `mqa-harness fuzz` (case i is the CLI's case i for
 the same seed and options) and judged by the same comparator (docs/numerics.md).
 """
-from ._core import core as _core
+from ._native import core as _core
 from .case import Case, case, cases, gen_options
 from .check import Report, bounds, check, compare, reference, to_numpy
 from .campaign import FuzzResult, fuzz, shrink

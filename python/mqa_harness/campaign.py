@@ -4,7 +4,7 @@ failure is shrunk with the C++ shrinker (shrink_candidates, greedy, as shrink_bo
 import sys
 import time
 
-from ._core import core
+from ._native import core
 from .case import Case, cases
 from .check import compare, failure_message
 from .errors import Mismatch, Unsupported

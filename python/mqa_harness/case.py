@@ -2,7 +2,7 @@
 same generator and constraints as `mqa-harness fuzz` (cases()), parsed from a line (case())."""
 import shlex
 
-from ._core import core
+from ._native import core
 
 # Constraint keywords -> what they are in the C++ GenOptions (mqa/case_random.hpp) and the CLI.
 _LISTS = ("ops", "profiles", "layouts", "page_sizes", "heads", "head_dims", "next_n", "encodings")

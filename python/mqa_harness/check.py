@@ -4,7 +4,7 @@ import json as _json
 
 import numpy as np
 
-from ._core import core
+from ._native import core
 from .case import Case
 from .errors import Mismatch
 

@@ -2,7 +2,7 @@
 fp8_mqa_logits, aiter's Triton kernels), in numpy or torch, on the CPU."""
 import numpy as np
 
-from ._core import core
+from ._native import core
 
 
 def _torch_fp8(torch, codes, encoding):
