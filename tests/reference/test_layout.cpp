@@ -118,3 +118,29 @@ TEST(LayoutPrint, DrawsTheWorkedExample) {
   const PagedCacheLayout c{{PageLayoutKind::preshuffle16, 16, 32, 32}, 576, 4};
   EXPECT_EQ(describe_byte(c, 576 + 256), "byte 832 = page 1 + 256: value of slot 0, d=16");
 }
+
+// The properties the fast paths rely on (layout.hpp P1-P3) hold for every layout the project
+// knows, over the page shapes the harness draws (preshuffle16 needs B % 16 == 0).
+TEST(Layout, FastPathPropertiesHoldForEveryLayoutAndShape) {
+  int checked = 0;
+  for (PageLayoutKind k : kPageLayouts)
+    for (int32_t B : {1, 16, 32, 48, 64, 128, 256})
+      for (int32_t D : {16, 32, 64, 128, 256}) {
+        if (k == PageLayoutKind::preshuffle16 && B % kShuffleTile != 0) continue;
+        for (int32_t Qb : {D, D / 2, 16}) {
+          const PageLayout l{k, B, D, Qb};
+          EXPECT_TRUE(layout_properties_hold(l)) << int(k) << " B=" << B << " D=" << D << " Qb=" << Qb;
+          ++checked;
+        }
+      }
+  EXPECT_GT(checked, 100);
+}
+
+TEST(Layout, PagesForALength) {
+  const PageLayout l{PageLayoutKind::standard, 64, 128, 128};
+  EXPECT_EQ(l.pages_for(0), 0);
+  EXPECT_EQ(l.pages_for(1), 1);
+  EXPECT_EQ(l.pages_for(64), 1);
+  EXPECT_EQ(l.pages_for(65), 2);
+  EXPECT_EQ(l.pages_for(int64_t(1) << 40), int64_t(1) << 34);  // 64-bit
+}

@@ -54,6 +54,22 @@ struct PageLayout {
     return value_bytes() + 4 * (int64_t(t) * scales_per_token() + q);
   }
 
+  // Pages a sequence of `tokens` tokens occupies.
+  MQA_HD constexpr int64_t pages_for(int64_t tokens) const { return (tokens + page_size - 1) / page_size; }
+
+  // ---- What the fast paths rely on; layout_properties_hold() checks them, for every layout in
+  // kPageLayouts at compile time (below) and over many shapes in tests/reference/test_layout.cpp.
+  // A new layout that breaks one fails to compile instead of silently breaking a fast path.
+  //  (P1) separable: value_offset(t, d) == value_slot_part(t) + value_byte_part(d)
+  //       (device/src/logits_launch.hpp adds a per-slot and a per-byte offset);
+  //  (P2) scales affine in the slot: scale_offset(t, q) == scale_offset(0, q) + t * scale_slot_stride()
+  //       (the same, for scales);
+  //  (P3) runs of kContiguousRun bytes: value_offset(t, d) == value_offset(t, d - d % 16) + d % 16
+  //       (reference/src/logits_paged.cpp gathers 16-byte runs; needs D % 16 == 0).
+  MQA_HD constexpr int64_t value_slot_part(int32_t t) const { return value_offset(t, 0); }
+  MQA_HD constexpr int64_t value_byte_part(int32_t d) const { return value_offset(0, d); }
+  MQA_HD constexpr int64_t scale_slot_stride() const { return 4 * int64_t(scales_per_token()); }
+
   // Inverse of value_offset / scale_offset for an offset inside the page's stride.
   MQA_HD constexpr PageCoord locate(int64_t off) const {
     if (off < 0) return PageCoord{PageCoord::padding, -1, int32_t(off), 0};
@@ -75,6 +91,32 @@ struct PageLayout {
     return PageCoord{PageCoord::padding, -1, int32_t(off - natural_page_bytes()), 0};
   }
 };
+
+// 16-byte runs (P3): one 16-byte load per run on every layout.
+inline constexpr int32_t kContiguousRun = 16;
+
+// Every page layout the project knows; a new PageLayoutKind must be added here (and so to the
+// compile-time and test-time checks of the properties the fast paths rely on).
+inline constexpr PageLayoutKind kPageLayouts[] = {PageLayoutKind::standard, PageLayoutKind::preshuffle16};
+
+// (P1)-(P3) of PageLayout, exhaustively over one page's slots, bytes and scales.
+MQA_HD constexpr bool layout_properties_hold(const PageLayout& l) {
+  for (int32_t t = 0; t < l.page_size; ++t) {
+    for (int32_t d = 0; d < l.head_dim; ++d) {
+      if (l.value_offset(t, d) != l.value_slot_part(t) + l.value_byte_part(d)) return false;                  // P1
+      if (l.value_offset(t, d) != l.value_offset(t, d - d % kContiguousRun) + d % kContiguousRun) return false;  // P3
+    }
+    for (int32_t q = 0; q < l.scales_per_token(); ++q)
+      if (l.scale_offset(t, q) != l.scale_offset(0, q) + int64_t(t) * l.scale_slot_stride()) return false;   // P2
+  }
+  return true;
+}
+
+static_assert([] {
+  for (PageLayoutKind k : kPageLayouts)
+    if (!layout_properties_hold(PageLayout{k, 32, 64, 32})) return false;
+  return true;
+}(), "a page layout breaks a property the fast paths rely on (PageLayout: P1-P3)");
 
 struct CacheCoord {
   int64_t page;  // physical page id
