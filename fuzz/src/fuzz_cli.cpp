@@ -191,7 +191,8 @@ void add_cli(CLI::App& app) {
   auto state = std::make_shared<CliState>();
   CLI::App* f = app.add_subcommand("fuzz", "Property-based fuzz campaign of a kernel under test against the reference");
   CampaignOptions& o = state->o;
-  f->add_option("--kernel", o.kernel, "builtin-ref | builtin-hip | PATH.so (exports mqa_kut_get) | 'exec:CMD {in} {out}'")
+  f->add_option("--kernel", o.kernel, "builtin-ref | builtin-hip | PATH.so (exports mqa_kut_get) | 'exec:CMD {in} {out}' | 'exec-worker:CMD' "
+                "(fuzz/README.md 'The exec protocol')")
       ->capture_default_str();
   state->cases = f->add_option("--cases", o.cases, "number of cases over all shards (default 1000 unless --time)");
   f->add_option("--time", state->time, "time budget of this shard, e.g. 60s, 5m");
@@ -255,9 +256,10 @@ void add_cli(CLI::App& app) {
                                       "candidates tried while shrinking one failure (with --replay: shrink the replayed case)")
                             ->capture_default_str();
   f->add_option("--repro-dir", o.repro_dir, "where repro files go ('' for none)")->capture_default_str();
-  f->add_option("--isolate", state->isolate, "auto | on | off: run each case in a child process (auto: not for built-ins)")
+  f->add_option("--isolate", state->isolate, "auto | on | off: isolate each case (a plugin in a forked child, an exec command in its own process "
+                "group under --case-timeout); auto: all but the built-ins")
       ->capture_default_str();
-  f->add_option("--case-timeout", o.case_timeout_s, "seconds before an isolated case counts as TIMEOUT")
+  f->add_option("--case-timeout", o.case_timeout_s, "seconds before an isolated case counts as TIMEOUT (its child / process group is killed), also in --replay")
       ->capture_default_str();
   f->add_option("--progress-interval", o.progress_seconds, "seconds between progress lines")->capture_default_str();
   f->add_flag("--quiet", o.quiet, "no progress lines and no summary table");

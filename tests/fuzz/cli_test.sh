@@ -72,6 +72,7 @@ unset MQA_GOLDEN_PYTHON
 STANDIN="/usr/bin/python3 $SRC/tests/fuzz/exec_standin.py"
 EXEC="exec:$STANDIN {in} {out}"
 LOGITS="--ops paged_logits,ragged_logits --profile exact --max-tokens 300"
+PY=/usr/bin/python3
 "$H" fuzz --kernel "$EXEC" $LOGITS --cases 10 --seed 9 > "$T/exec.txt" 2>&1
 check "exec stand-in kernel passes" 0 $?
 MQA_STANDIN_BUG=1 "$H" fuzz --kernel "$EXEC" --ops paged_logits --profile exact --cases 10 --seed 9 \
@@ -82,6 +83,26 @@ contains "exec failure names the dataset" "$T/exec_bug.txt" "logits"
 MQA_STANDIN_BUG=copy "$H" fuzz --kernel "$EXEC" $LOGITS --cases 3 --seed 9 --no-shrink --repro-dir "" \
   > "$T/exec_copy.txt" 2>&1
 check "an exec program that copies the expected outputs fails" 1 $?
+# What the program gets: an input file, the case's inputs, the logits buffer all sentinel.
+"$H" fuzz --replay "$("$H" fuzz --ops paged_logits --profile exact --max-tokens 100 --cases 1 --seed 9 --list-cases 2>/dev/null)" \
+  --kernel "exec:cp {in} $T/input.h5; : {out}; exit 77" --min-run 0 > "$T/exec_keep.txt" 2>&1
+check "an exec command may keep its input file" 0 $?
+$PY - "$T/input.h5" "$SRC/golden/python" <<'PYEOF'
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[2])
+import mqa_golden as mg
+(c,) = mg.load(sys.argv[1], kind="input").values()
+ok = c.attrs["op"] == "paged_logits" and not any(k in c for k in ("topk", "gathered_values", "gathered_scales"))
+ok &= c["logits"].shape == (c.attrs["rows"], c.attrs["logits_row_stride"])
+ok &= bool(np.all(c["logits"].view(np.uint32) == np.uint32(c.attrs["logits_sentinel"])))
+ok &= all(k in c for k in ("q", "weights", "cache", "page_ids", "block_table", "context_lens", "logits_regions"))
+sys.exit(0 if ok else 1)
+PYEOF
+check "the input file holds the inputs and a sentinel-filled logits buffer, no expected output" 0 $?
+"$H" golden verify "$T/input.h5" "$T/input.h5" > "$T/verify_input.txt" 2>&1
+check "an input file is no golden file for verify" 2 $?
+contains "verify names the kind" "$T/verify_input.txt" "kind = input; expected a golden file"
 # Writes past L_r: caught under the default --writes defined, accepted with --writes columns.
 MQA_STANDIN_BUG=garbage "$H" fuzz --kernel "$EXEC" $LOGITS --cases 10 --seed 9 --no-shrink --repro-dir "" \
   > "$T/exec_garbage.txt" 2>&1
