@@ -104,7 +104,7 @@ GroupEnd wait_group(pid_t pid, double timeout_s, const std::function<bool()>& do
       r.answered = true;
       return r;  // the process keeps running (a worker); the caller owns it
     }
-    if (exited(pid)) break;
+    if (exited(pid) || g_interrupt) break;
     if (timeout_s > 0 && std::chrono::duration<double>(Clock::now() - t0).count() >= timeout_s) {
       r.timed_out = true;
       break;

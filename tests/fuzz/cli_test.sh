@@ -146,6 +146,18 @@ for mode in hang hang_child; do
     || { echo "FAIL: exec $mode --replay took ${secs}s"; fails=$((fails + 1)); }
   no_leftovers "exec $mode --replay"
 done
+# A harness stopped by SIGTERM (or Ctrl-C) takes the running command's group with it.
+MQA_STANDIN_BUG=hang_child "$H" fuzz --kernel "exec:$STANDIN {in} {out} $TAG" $LOGITS --cases 1 --case-timeout 15 \
+  --repro-dir "" > "$T/exec_term.txt" 2>&1 &
+hp=$!
+sleep 3
+t0=$(date +%s)
+kill -TERM $hp
+wait $hp
+check "a harness stopped by SIGTERM ends by it" 143 $?
+secs=$(( $(date +%s) - t0 ))
+[ $secs -lt 5 ] && echo "ok: SIGTERM ended the harness at once (${secs}s)" || { echo "FAIL: SIGTERM took ${secs}s"; fails=$((fails + 1)); }
+no_leftovers "a harness stopped by SIGTERM"
 # exec-worker: one process for the campaign, one line per case.
 WORKER="exec-worker:$STANDIN --worker $TAG"
 "$H" fuzz --kernel "$WORKER" $LOGITS --cases 10 --seed 9 > "$T/worker.txt" 2>&1
