@@ -110,6 +110,12 @@ check "exec writes past L_r fail under --writes defined" 1 $?
 contains "the sentinel check names it" "$T/exec_garbage.txt" "sentinel"
 MQA_STANDIN_BUG=garbage "$H" fuzz --kernel "$EXEC" $LOGITS --cases 10 --seed 9 --writes columns > "$T/exec_cols.txt" 2>&1
 check "exec writes past L_r pass with --writes columns" 0 $?
+# One ulp off: not bit-exact, but within the tolerance models, and the PASS says its margin.
+MQA_STANDIN_BUG=ulp "$H" fuzz --kernel "$EXEC" $LOGITS --cases 10 --seed 9 --compare tolerance > "$T/exec_ulp.txt" 2>&1
+check "exec: one ulp off passes tolerance" 0 $?
+contains "exec: margin on PASS" "$T/exec_ulp.txt" "margin: worst observed/bound of the passing cases"
+MQA_STANDIN_BUG=ulp "$H" fuzz --kernel "$EXEC" $LOGITS --cases 10 --seed 9 --no-shrink > /dev/null 2>&1
+check "exec: one ulp off fails bitwise" 1 $?
 MQA_STANDIN_BUG=unpadded "$H" fuzz --kernel "$EXEC" $LOGITS --cases 10 --seed 9 > "$T/exec_unpadded.txt" 2>&1
 check "exec unpadded [rows, max_context_len] logits are accepted" 0 $?
 # The real pool reaches the program: a 32-bit page offset fails on a pool past 2^32 bytes.

@@ -25,6 +25,7 @@ Planted bugs, for the harness's own tests (MQA_STANDIN_BUG):
   copy         copies the expected outputs from the input file (there are none: it must fail)
   offset32     byte offsets of pages truncated to 32 bits (caught on pools past 2^32 bytes)
   unpadded     (no bug) returns logits [rows, max_context_len] instead of the padded buffer
+  ulp          every finite nonzero valid logit one ulp up: fails bitwise, passes the tolerance models
   hang         sleeps forever; hang_child: starts a grandchild (command line ending in
                TAG-grandchild) that sleeps forever, and waits for it
 MQA_STANDIN_HANG_ONCE=FILE: the first case (FILE absent: created) sleeps forever, later ones run.
@@ -76,6 +77,11 @@ def compute(case, bug):
     if bug == "garbage" and not a["clean_logits"]:  # upstream kernels past L_r: only --writes columns allows it
         for r, (lo, hi, _) in enumerate(regions):
             logits[r, hi:a["logits_cols"]] = 1.0
+    if bug == "ulp":
+        for r, (lo, hi, _) in enumerate(regions):
+            row = logits[r, lo:hi]
+            move = np.isfinite(row) & (row != 0)
+            row[move] = np.nextafter(row[move], np.float32(np.inf))
     out = {"logits": logits, "topk": kernel.topk(logits, regions, a["topk"])}
     if bug == "unpadded":  # not a bug: [rows, max_context_len], as DeepGEMM returns them
         out["logits"] = logits[:, :a["logits_cols"]]
