@@ -249,15 +249,21 @@ def _check_root(path, f, kind):
     return a
 
 
-def load(path, verify=True, kind="golden"):
+def load(path, verify=True, kind="golden", unchecked=False):
     """All cases of a file as {name: Case}, in file order. Raises GoldenError on a bad file.
     kind: "golden", "candidate", "input" (what `mqa-harness fuzz --kernel exec:...` hands a
-    program: the inputs of a case, no expected output), or None for any."""
+    program: the inputs of a case, no expected output), or None for any.
+    The integrity gate, as in the C++ reader: with verify, a file without the header or a dataset
+    without its sha256 is refused; unchecked=True (the CLI's --unchecked) lets them through and
+    still verifies the checksums that are there."""
     if verify:
         try:
-            check_file_checksum(path)
+            has_header = check_file_checksum(path)
         except OSError as e:
             raise GoldenError("%s: cannot read (%s)" % (path, e)) from None
+        if not has_header and not unchecked:
+            raise GoldenError("%s: no file header ('MQA-GOLDEN-FILE 1' and the file's sha256 in the first 512 bytes): "
+                              "refused, as a damaged or foreign file; unchecked=True reads it anyway" % path)
     try:
         f = h5py.File(path, "r")
     except OSError as e:
@@ -274,7 +280,9 @@ def load(path, verify=True, kind="golden"):
                     raise GoldenError("%s: case %r: dataset %r: unsupported dtype %s" % (path, name, dname, arr.dtype))
                 m = _attrs(ds)
                 want = m.get("sha256")
-                if verify and want is not None and sha256(arr) != want:
+                if verify and not want and not unchecked:  # an empty checksum must not turn the check off
+                    raise GoldenError("%s: case %r: dataset %r: attribute sha256 missing or empty" % (path, name, dname))
+                if verify and want and sha256(arr) != want:
                     raise GoldenError("%s: case %r: dataset %r: checksum mismatch" % (path, name, dname))
                 arrays[dname], meta[dname] = arr, m
             cases[name] = Case(name, _attrs(g), arrays, meta)

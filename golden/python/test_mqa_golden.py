@@ -146,15 +146,39 @@ class Corpus(unittest.TestCase):
         rc, text = cli("inspect", bad)
         self.assertEqual(rc, 2, text)
         self.assertIn("file checksum mismatch", text)
-        # Without the file header (a file from another writer) the dataset checksum catches it.
+        # Without the file header (a flipped magic, or another writer) both readers refuse the
+        # file; asked to read it unchecked, the dataset checksum still catches the edit.
         with open(bad, "r+b") as f:
             f.write(b"\0" * 32)
         with self.assertRaises(mg.GoldenError) as e:
             mg.load(bad)
-        self.assertIn("dataset 'q': checksum mismatch", str(e.exception))
+        self.assertIn("no file header", str(e.exception))
         rc, text = cli("inspect", bad)
         self.assertEqual(rc, 2, text)
+        self.assertIn("no file header", text)
+        with self.assertRaises(mg.GoldenError) as e:
+            mg.load(bad, unchecked=True)
+        self.assertIn("dataset 'q': checksum mismatch", str(e.exception))
+        rc, text = cli("inspect", bad, "--unchecked")
+        self.assertEqual(rc, 2, text)
         self.assertIn("dataset 'q'", text)
+
+    def test_empty_checksum_is_refused_by_both_readers(self):
+        # An empty sha256 attribute used to turn that dataset's check off in the C++ reader.
+        bad = os.path.join(self.tmp, "empty_sum.h5")
+        shutil.copy(self.smoke, bad)
+        with h5py.File(bad, "r+") as f:
+            f["cases/smoke_001/q"].attrs["sha256"] = ""
+        mg._stamp(bad)  # a valid header over the edit: the header is no secret
+        with self.assertRaises(mg.GoldenError) as e:
+            mg.load(bad)
+        self.assertIn("sha256 missing or empty", str(e.exception))
+        rc, text = cli("inspect", bad)
+        self.assertEqual(rc, 2, text)
+        self.assertIn("sha256 missing or empty", text)
+        self.assertIn("q", mg.load(bad, unchecked=True)["smoke_001"].arrays)
+        rc, text = cli("inspect", bad, "--unchecked")
+        self.assertEqual(rc, 0, text)
 
     def test_truncated(self):
         bad = os.path.join(self.tmp, "trunc.h5")

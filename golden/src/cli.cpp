@@ -42,6 +42,7 @@ void add_cli(CLI::App& app) {
   v->add_flag("--subset", ver->subset, "compare only the golden cases the candidate holds");
   v->add_option("--mode", ver->logits_mode, "override the logits comparison mode, e.g. 'ulp:2', 'tolerance' (= tolerance:fp32: exact products, fp32 accumulation), 'tolerance:fp8_mma' (fp8 tensor-core dot), options ,bf16_out ,calc_diff:X; docs/numerics.md 'Tolerance models'");
   v->add_option("--max-listed", ver->max_listed, "mismatches listed per output")->check(CLI::NonNegativeNumber);
+  v->add_flag("--unchecked", ver->unchecked, "accept files without the mqa-golden header or dataset checksums (written by other tools)");
   v->callback([ver] { exit_with(verify(*ver, std::cout, std::cerr)); });
 
   auto dif = std::make_shared<DiffOptions>();
@@ -50,6 +51,7 @@ void add_cli(CLI::App& app) {
   d->add_option("b", dif->b, "second .h5")->required();
   d->add_flag("--json", dif->json, "machine-readable report on stdout");
   d->add_option("--max-listed", dif->max_listed, "differences listed per dataset")->check(CLI::NonNegativeNumber);
+  d->add_flag("--unchecked", dif->unchecked, "accept files without the mqa-golden header or dataset checksums");
   d->callback([dif] { exit_with(diff(*dif, std::cout, std::cerr)); });
 
   auto ins = std::make_shared<InspectOptions>();
@@ -59,6 +61,7 @@ void add_cli(CLI::App& app) {
   i->add_option("--byte", ins->byte, "with --case: describe this byte of the stored cache");
   i->add_flag("--no-map", [ins](int64_t) { ins->maps = false; }, "do not draw page maps");
   i->add_flag("--no-verify", ins->no_verify, "skip checksum verification (forensics)");
+  i->add_flag("--unchecked", ins->unchecked, "accept a file without the mqa-golden header or dataset checksums");
   i->callback([ins] { exit_with(inspect(*ins, std::cout, std::cerr)); });
 }
 

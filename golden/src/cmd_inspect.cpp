@@ -29,7 +29,7 @@ void print_info(const CaseInfo& i, std::ostream& out) {
 
 int inspect(const InspectOptions& o, std::ostream& out, std::ostream& err) {
   try {
-    const File f = read_file(o.file, ReadOptions{!o.no_verify, true});
+    const File f = read_file(o.file, ReadOptions{!o.no_verify, true, o.unchecked});
     out << o.file << ": schema " << kSchemaName << " v" << f.schema_version << ", " << to_string(f.kind) << ", "
         << f.cases.size() << " case(s), generator " << f.generator << " " << f.generator_version
         << (o.no_verify ? ", checksums NOT verified\n" : ", every sha256 verified\n");

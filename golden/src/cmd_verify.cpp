@@ -80,9 +80,10 @@ int bad_input(const std::exception& e, bool json, nlohmann::json j, std::ostream
 int verify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
   nlohmann::json j = {{"golden", o.golden}, {"candidate", o.candidate}};
   try {
-    const File g = read_file(o.golden);
+    const ReadOptions ro{true, true, o.unchecked};
+    const File g = read_file(o.golden, ro);
     if (g.kind != FileKind::golden) throw GoldenError(o.golden, "", "", std::string("kind = ") + to_string(g.kind) + "; expected a golden file");
-    const File c = read_file(o.candidate);
+    const File c = read_file(o.candidate, ro);
     if (c.kind != FileKind::candidate)
       throw GoldenError(o.candidate, "", "", std::string("kind = ") + to_string(c.kind) +
                                                  "; expected a candidate file (use `golden diff` for two goldens)");
@@ -117,7 +118,8 @@ int verify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
 int diff(const DiffOptions& o, std::ostream& out, std::ostream& err) {
   nlohmann::json j = {{"a", o.a}, {"b", o.b}};
   try {
-    const File A = read_file(o.a), B = read_file(o.b);
+    const ReadOptions ro{true, true, o.unchecked};
+    const File A = read_file(o.a, ro), B = read_file(o.b, ro);
     std::vector<OutputResult> rs;
     std::vector<std::string> notes;
     if (A.generator_version != B.generator_version)

@@ -33,8 +33,9 @@ void stamp_user_block(const std::string& path) {
   if (std::fclose(f) != 0 || !ok) throw GoldenError(path, "", "", "cannot write the file checksum");
 }
 
-// Checks the user block header, if the file has one. Throws on truncation or corruption.
-void check_user_block(const std::string& path) {
+// Checks the user block header. Throws on truncation or corruption, and when the file has no
+// header unless `unchecked` (a flipped magic byte must not turn the gate off).
+void check_user_block(const std::string& path, bool unchecked) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw GoldenError(path, "", "", "cannot open for reading");
   std::string head(size_t(kUserBlockBytes), '\0');
@@ -42,7 +43,9 @@ void check_user_block(const std::string& path) {
   const std::string magic = kUserBlockMagic;
   if (got < magic.size() || head.compare(0, magic.size(), magic) != 0) {
     std::fclose(f);
-    return;  // not written by us: HDF5 parses it directly
+    if (unchecked) return;  // the user asked: HDF5 parses it directly
+    throw GoldenError(path, "", "", "no file header ('MQA-GOLDEN-FILE 1' and the file's sha256 in the first 512 "
+                                    "bytes): refused, as a damaged or foreign file; --unchecked reads it anyway");
   }
   std::string want_hex;
   long long want_n = -1;

@@ -27,6 +27,6 @@ Role role_for(const std::string& dataset, const CaseInfo& info);
 
 // File header (file_header.cpp): stamp after writing, check before HDF5 parses the file.
 void stamp_user_block(const std::string& path);
-void check_user_block(const std::string& path);
+void check_user_block(const std::string& path, bool unchecked = false);
 
 }  // namespace mqa::golden

@@ -213,7 +213,7 @@ std::optional<DType> dtype_from_h5(const H5::DataSet& ds, std::string& described
   return std::nullopt;
 }
 
-Array get_dataset(const H5::Group& g, const std::string& name, FileKind kind, bool verify, const Where& w) {
+Array get_dataset(const H5::Group& g, const std::string& name, FileKind kind, bool verify, bool unchecked, const Where& w) {
   H5::DataSet ds = g.openDataSet(name);
   Array a;
   std::string described;
@@ -236,6 +236,8 @@ Array get_dataset(const H5::Group& g, const std::string& name, FileKind kind, bo
   a.encoding = get_str(ds, "encoding", false, w);
   a.compare = get_str(ds, "compare", false, w);
   const std::string sum = get_str(ds, kChecksumAlgorithm, kind != FileKind::candidate, w);
+  if (verify && sum.empty() && !unchecked)  // an empty checksum must not turn the check off
+    w.fail("attribute sha256 missing or empty: every dataset carries its checksum (--unchecked reads it anyway)");
   if (verify && !sum.empty()) {
     const std::string got = sha256_hex(a.bytes);
     if (got != sum) w.fail("checksum mismatch: stored sha256 " + sum + ", data hashes to " + got);
@@ -293,7 +295,7 @@ File read_file(const std::string& path, const ReadOptions& opt) {
   Where w{path, "", ""};
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) w.fail("no such file");
-  if (opt.verify_checksums) check_user_block(path);
+  if (opt.verify_checksums) check_user_block(path, opt.unchecked);
   try {
     if (!H5::H5File::isHdf5(path)) w.fail("not an HDF5 file");
   } catch (const H5::Exception&) {
@@ -331,7 +333,7 @@ File read_file(const std::string& path, const ReadOptions& opt) {
         const std::string name = g.getObjnameByIdx(di);
         w.dataset = name;
         if (g.childObjType(name) != H5O_TYPE_DATASET) w.fail("not a dataset");
-        c.data.emplace(name, get_dataset(g, name, f.kind, opt.verify_checksums, w));
+        c.data.emplace(name, get_dataset(g, name, f.kind, opt.verify_checksums, opt.unchecked, w));
       }
       w.dataset.clear();
       if (opt.validate) validate_case(c, f.kind, path);

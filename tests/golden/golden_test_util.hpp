@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "mqa/golden.hpp"
 #include "mqa/kcache.hpp"
@@ -64,6 +65,22 @@ inline void forget_file_checksum(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "r+b");
   const char zeros[32] = {};
   std::fwrite(zeros, 1, sizeof zeros, f);
+  std::fclose(f);
+}
+
+// Writes a valid file-level header again after surgery (what an attacker can do: the checksum is
+// no secret), so that the checks behind the header are what must refuse the file.
+inline void restamp_file_checksum(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "r+b");
+  std::fseek(f, 0, SEEK_END);
+  const long size = std::ftell(f);
+  std::vector<uint8_t> rest(size_t(size - kUserBlockBytes));
+  std::fseek(f, long(kUserBlockBytes), SEEK_SET);
+  if (std::fread(rest.data(), 1, rest.size(), f) != rest.size()) rest.clear();
+  std::string head = std::string(kUserBlockMagic) + "sha256 " + sha256_hex(rest) + "\nbytes " + std::to_string(rest.size()) + "\n";
+  head.resize(size_t(kUserBlockBytes), '\0');
+  std::fseek(f, 0, SEEK_SET);
+  std::fwrite(head.data(), 1, head.size(), f);
   std::fclose(f);
 }
 

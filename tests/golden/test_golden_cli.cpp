@@ -286,7 +286,10 @@ TEST_F(GoldenCli, VerifyCandidateWithWrongDtypeOrChecksum) {
   EXPECT_EQ(r.rc, 2);
   EXPECT_TRUE(has(r.err, "file checksum mismatch")) << r.err;
   forget_file_checksum(c);
-  r = golden({"verify", smoke, c});
+  r = golden({"verify", smoke, c});  // the gate: no header, no read
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, "no file header")) << r.err;
+  r = golden({"verify", smoke, c, "--unchecked"});
   EXPECT_EQ(r.rc, 2);
   EXPECT_TRUE(has(r.err, "dataset 'logits'") && has(r.err, "float64")) << r.err;
   const std::string k = write_candidate("sum.h5", candidate_of(gold));
@@ -299,7 +302,7 @@ TEST_F(GoldenCli, VerifyCandidateWithWrongDtypeOrChecksum) {
     d.write(v.data(), H5::PredType::NATIVE_INT32);
   }
   forget_file_checksum(k);
-  r = golden({"verify", smoke, k});
+  r = golden({"verify", smoke, k, "--unchecked"});  // dataset checksums still verified when unchecked
   EXPECT_EQ(r.rc, 2);
   EXPECT_TRUE(has(r.err, "dataset 'topk'") && has(r.err, "checksum mismatch")) << r.err;
 }
@@ -382,4 +385,42 @@ TEST_F(GoldenCli, StoredToleranceBoundsAreWrittenAndUsed) {
   reinterpret_cast<float*>(cand.cases[1].data["logits"].bytes.data())[i] = float(double(e) + 0.9 * double(b));
   EXPECT_EQ(golden({"verify", path("halved.h5"), write_candidate("bounds_cand2.h5", cand), "--mode", "tolerance:fp8_mma"}).rc, 1);
   EXPECT_EQ(golden({"generate", "--suite", "smoke", "-o", path("b2.h5"), "--bounds", "fp16", "--no-progress"}).rc, 2);
+}
+
+// The integrity gate cannot be stepped round: one flipped bit of the magic line (which used to send
+// the file straight to HDF5, where its compare mode could be edited to pass anything), or an empty
+// sha256 attribute (which used to turn that dataset's check off), and the file is refused; with
+// --unchecked it is read and the checksums that are there are still verified.
+TEST_F(GoldenCli, IntegrityGateRefusesFlippedMagicAndEmptyChecksums) {
+  const std::string flipped = path("flipped.h5");
+  std::filesystem::copy_file(smoke, flipped, std::filesystem::copy_options::overwrite_existing);
+  {
+    std::fstream f(flipped, std::ios::in | std::ios::out | std::ios::binary);
+    char c;
+    f.seekg(3);
+    f.get(c);
+    f.seekp(3);
+    f.put(char(c ^ 0x01));
+  }
+  CliRun r = golden({"verify", flipped, write_candidate("gate_cand.h5", candidate_of(gold))});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, "no file header")) << r.err;
+  r = golden({"verify", flipped, path("gate_cand.h5"), "--unchecked"});
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_EQ(golden({"inspect", flipped, "--no-map"}).rc, 2);
+  EXPECT_EQ(golden({"diff", flipped, smoke}).rc, 2);
+
+  const std::string empty = write_candidate("empty_sum.h5", candidate_of(gold));
+  {
+    H5::H5File h(empty, H5F_ACC_RDWR);
+    H5::DataSet d = h.openDataSet("/cases/" + gold.cases[1].name + "/logits");
+    d.removeAttr("sha256");
+    H5::StrType t(H5::PredType::C_S1, 1);
+    d.createAttribute("sha256", t, H5::DataSpace(H5S_SCALAR)).write(t, std::string(""));
+  }
+  restamp_file_checksum(empty);  // a valid header over the edited file
+  r = golden({"verify", smoke, empty});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, "sha256 missing or empty")) << r.err;
+  EXPECT_EQ(golden({"verify", smoke, empty, "--unchecked"}).rc, 0);  // the user asked for it
 }

@@ -167,6 +167,10 @@ void write_file(const std::string& path, const File& f);
 struct ReadOptions {
   bool verify_checksums = true;
   bool validate = true;  // run validate_case on every case
+  // The integrity gate: with verify_checksums, a file without the header, or a dataset without
+  // its sha256, is refused. `unchecked` (the CLI's --unchecked) lets such files through; the
+  // checksums that ARE there are still verified.
+  bool unchecked = false;
 };
 // Reads and checks a whole file. Throws GoldenError (never lets an HDF5 exception escape).
 File read_file(const std::string& path, const ReadOptions& opt = {});

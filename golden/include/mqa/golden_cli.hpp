@@ -37,6 +37,7 @@ struct VerifyOptions {
   bool subset = false;       // compare only the cases the candidate holds (at least one)
   std::string logits_mode;   // overrides every logits output's mode (e.g. "tolerance")
   int max_listed = 10;
+  bool unchecked = false;    // accept files without the header / dataset checksums (ReadOptions)
 };
 int verify(const VerifyOptions& o, std::ostream& out, std::ostream& err);
 
@@ -44,6 +45,7 @@ struct DiffOptions {
   std::string a, b;
   bool json = false;
   int max_listed = 10;
+  bool unchecked = false;
 };
 int diff(const DiffOptions& o, std::ostream& out, std::ostream& err);
 
@@ -53,6 +55,7 @@ struct InspectOptions {
   int64_t byte = -1;      // with case_name: describe this cache byte
   bool maps = true;       // draw the page map of each distinct page layout
   bool no_verify = false; // skip checksum verification (forensics)
+  bool unchecked = false; // accept a file without the header / dataset checksums
 };
 int inspect(const InspectOptions& o, std::ostream& out, std::ostream& err);
 
