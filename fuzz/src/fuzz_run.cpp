@@ -79,25 +79,13 @@ Outcome run_gather(const KernelUnderTest& k, const CaseTensors& t) {
   return from_bytes(compare_bytes(want_s, scales, std::nullopt, os));
 }
 
-Outcome compare_logits_out(const CaseTensors& t, const std::vector<float>& actual, const RunOptions& ro,
-                           const LogitsCoordinates& coords) {
-  std::vector<float> expected = t.logits;
-  expected.resize(actual.size(), f32_from_bits(kLogitSentinelBits));
+// The kernel's logits judged as the ABI says: every float outside what `--writes` allows must
+// still hold the sentinel.
+Outcome compare_logits_out(const CaseTensors& t, const std::vector<float>& actual, const RunOptions& ro) {
   CompareMode mode = CompareMode::parse(ro.compare);
   mode.sentinel = kLogitSentinelBits;
   mode.writes = ro.writes;
-  mode.clean = t.desc.clean_logits;
-  CompareOptions opt;
-  opt.name = std::string(to_string(t.desc.op)) + " logits";
-  opt.max_listed = ro.max_listed;
-  std::vector<double> bound;  // tolerance: the model's bound from the case's inputs (mqa/tolerance.hpp)
-  if (mode.kind == CompareKind::tolerance) {
-    bound = t.desc.op == CaseOp::paged_logits ? paged_logits_bounds(t.paged_problem(), t.regions, mode.tolerance(), t.logits)
-                                              : ragged_logits_bounds(t.ragged_problem(), t.regions, mode.tolerance(), t.logits);
-    bound.resize(actual.size(), 0.0);
-    opt.bound = bound;
-  }
-  const CompareReport rep = compare_logits(expected, actual, t.regions, mode, coords, opt);
+  const CompareReport rep = t.compare_logits(actual, mode, ro.max_listed);
   if (!rep.pass) return Outcome{Verdict::fail, rep.to_text()};
   Outcome ok;
   if (mode.kind == CompareKind::tolerance) ok.detail = kMarginPrefix + std::to_string(rep.worst_ratio ? rep.worst_ratio->ratio : 0.0);
@@ -114,11 +102,7 @@ Outcome run_paged(const KernelUnderTest& k, const CaseTensors& t, const RunOptio
                                 int32_t(d.clean_logits), out.data(), t.logits_row_stride, int32_t(d.profile), 0};
   const KutResult r = k.paged_logits(a);
   if (!r.ok()) return r.status == MQA_UNSUPPORTED ? Outcome{Verdict::unsupported, r.message} : kernel_error("paged_logits", r);
-  PagedLogitsProblem phys = t.paged_problem();  // coordinates in the kernel's (physical) pool
-  phys.cache = t.pool;
-  phys.cache_bytes = pool.data();
-  phys.table.data = t.block_table.data();
-  return compare_logits_out(t, out, ro, paged_coordinates(phys));
+  return compare_logits_out(t, out, ro);
 }
 
 Outcome run_ragged(const KernelUnderTest& k, const CaseTensors& t, const RunOptions& ro) {
@@ -130,7 +114,7 @@ Outcome run_ragged(const KernelUnderTest& k, const CaseTensors& t, const RunOpti
                                  t.logits_row_stride, int32_t(d.profile), 0};
   const KutResult r = k.ragged_logits(a);
   if (!r.ok()) return r.status == MQA_UNSUPPORTED ? Outcome{Verdict::unsupported, r.message} : kernel_error("ragged_logits", r);
-  return compare_logits_out(t, out, ro, ragged_coordinates(t.ragged_problem()));
+  return compare_logits_out(t, out, ro);
 }
 
 class AbiKernel final : public Kernel {

@@ -30,10 +30,7 @@ std::string case_name(const std::string& prefix, size_t index) {
 
 // The model's bound of every logit, rounded up to float32 (a stored bound never shrinks).
 std::vector<float> stored_bound(const CaseTensors& t, ToleranceModel model) {
-  const ToleranceSpec spec{model, false};
-  const std::vector<double> b = t.desc.op == CaseOp::paged_logits
-                                    ? paged_logits_bounds(t.paged_problem(), t.regions, spec)
-                                    : ragged_logits_bounds(t.ragged_problem(), t.regions, spec);
+  const std::vector<double> b = t.logits_bounds(ToleranceSpec{model, false});
   std::vector<float> out(size_t(t.rows * t.logits_row_stride), 0.0f);
   for (size_t i = 0; i < b.size() && i < out.size(); ++i) {
     float f = float(b[i]);

@@ -120,16 +120,12 @@ class Tensors {
     need_logits("bounds");
     const CompareMode mode = CompareMode::parse(compare);
     if (mode.kind != CompareKind::tolerance) reject("mode", "'" + compare + "'", "bounds exist for tolerance modes only");
-    std::vector<double> b = t_.desc.op == CaseOp::paged_logits
-                                ? paged_logits_bounds(t_.paged_problem(), t_.regions, mode.tolerance(), t_.logits)
-                                : ragged_logits_bounds(t_.ragged_problem(), t_.regions, mode.tolerance(), t_.logits);
-    b.resize(size_t(t_.rows * t_.logits_row_stride), 0.0);
+    const std::vector<double> b = t_.logits_bounds(mode.tolerance());
     return array(b, {py::ssize_t(t_.rows), py::ssize_t(t_.logits_row_stride)});
   }
 
-  // compare_logits_out of fuzz_run.cpp over `actual` ([rows * row_stride] floats or more):
-  // expected = the reference, sentinel-extended; clean from the case; tolerance bounds from
-  // the case's inputs. writes "" = no sentinel check (a kernel that allocated its own output).
+  // CaseTensors::compare_logits over `actual` ([rows * row_stride] floats or more), as the
+  // campaign judges; writes "" = no sentinel check (a kernel that allocated its own output).
   py::dict compare(py::array_t<float, py::array::c_style | py::array::forcecast> actual_in, const std::string& compare,
                    const std::string& writes, int32_t max_listed) const {
     need_logits("compare");
@@ -137,8 +133,6 @@ class Tensors {
     const int64_t need = t_.rows * t_.logits_row_stride;
     if (int64_t(actual.size()) < need)
       reject("logits", std::to_string(actual.size()) + " floats", "expected at least rows * row_stride = " + std::to_string(need));
-    std::vector<float> expected = t_.logits;
-    expected.resize(actual.size(), f32_from_bits(kLogitSentinelBits));
     CompareMode mode = CompareMode::parse(compare);
     if (writes == "defined" || writes == "columns") {
       mode.sentinel = kLogitSentinelBits;
@@ -146,34 +140,13 @@ class Tensors {
     } else if (!writes.empty()) {
       reject("writes", "'" + writes + "'", "expected None, defined or columns");
     }
-    mode.clean = t_.desc.clean_logits;
-    CompareOptions opt;
-    opt.name = std::string(to_string(t_.desc.op)) + " logits";
-    opt.max_listed = max_listed;
-    std::vector<double> bound;
-    if (mode.kind == CompareKind::tolerance) {
-      bound = t_.desc.op == CaseOp::paged_logits
-                  ? paged_logits_bounds(t_.paged_problem(), t_.regions, mode.tolerance(), t_.logits)
-                  : ragged_logits_bounds(t_.ragged_problem(), t_.regions, mode.tolerance(), t_.logits);
-      bound.resize(actual.size(), 0.0);
-      opt.bound = bound;
-    }
-    LogitsCoordinates coords;
-    if (t_.desc.op == CaseOp::paged_logits) {
-      PagedLogitsProblem phys = t_.paged_problem();  // coordinates in the kernel's (physical) pool
-      phys.cache = t_.pool;
-      phys.table.data = t_.block_table.data();
-      coords = paged_coordinates(phys);
-    } else {
-      coords = ragged_coordinates(t_.ragged_problem());
-    }
-    const CompareReport rep = compare_logits(expected, actual, t_.regions, mode, coords, opt);
+    const CompareReport rep = t_.compare_logits(actual, mode, max_listed);
     py::dict d;
     d["passed"] = rep.pass;
     d["text"] = rep.to_text();
     d["json"] = rep.to_json().dump();
     d["margin"] = rep.margin();
-    d["mode"] = mode.to_string();
+    d["mode"] = rep.mode;  // as judged: with clean from the case
     if (rep.worst_ratio) d["worst_ratio"] = rep.worst_ratio->ratio;
     else d["worst_ratio"] = py::none();
     d["mismatched"] = rep.mismatched;

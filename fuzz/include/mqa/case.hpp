@@ -17,13 +17,16 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "mqa/compare.hpp"
 #include "mqa/fp8.hpp"
 #include "mqa/kcache.hpp"
 #include "mqa/layout.hpp"
 #include "mqa/logits.hpp"
+#include "mqa/tolerance.hpp"
 #include "mqa/topk.hpp"
 
 namespace mqa {
@@ -147,6 +150,17 @@ struct CaseTensors {
   // Every view a reference call needs.
   PagedLogitsProblem paged_problem() const;   // on the compact cache
   RaggedLogitsProblem ragged_problem() const;
+
+  // ---- judging a kernel's logits (case_compare.cpp; the campaign and the Python package) ----
+  // The tolerance model's bound of every expected logit, indexed like `logits`.
+  std::vector<double> logits_bounds(const ToleranceSpec& spec) const;
+  // Coordinates of a mismatch: (b, j, token) and the physical page / slot / bytes of the pool
+  // the kernel was given (page ids as in block_table, not the compact ones).
+  LogitsCoordinates logits_coordinates() const;
+  // `actual` ([rows * row_stride] floats or more, the rest checked against the sentinel when
+  // `mode` has one) against the expected logits, sentinel-extended; `clean` comes from the
+  // case, tolerance bounds from logits_bounds().
+  CompareReport compare_logits(std::span<const float> actual, CompareMode mode, int32_t max_listed = 10) const;
 };
 
 // Builds every input and, with `expected`, the reference outputs of the descriptor's op
