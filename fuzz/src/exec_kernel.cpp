@@ -270,16 +270,12 @@ class ExecKernel final : public Kernel {
     vo.max_listed = o.max_listed;
     if (is_logits_op_name(g.info.op)) vo.logits_mode = logits_mode(o, g.info);
     std::ostringstream text, err;
+    double worst_ratio = -1;
+    vo.worst_ratio = &worst_ratio;
     const int rc = golden::verify(vo, text, err);
-    if (rc == 0) {  // tolerance modes: the margin verify printed, for the campaign's summary
+    if (rc == 0) {  // tolerance modes: the margin, for the campaign's summary
       Outcome ok;
-      if (vo.logits_mode.rfind("tolerance", 0) == 0) {
-        const std::string t = text.str(), key = "observed/bound ";
-        const size_t at = t.find(key);
-        ok.detail = kMarginPrefix + (at == std::string::npos
-                                         ? std::string("0")  // bit-exact
-                                         : t.substr(at + key.size(), t.find_first_of(", \n", at + key.size()) - at - key.size()));
-      }
+      if (worst_ratio >= 0) ok.detail = kMarginPrefix + std::to_string(worst_ratio);
       return ok;
     }
     return Outcome{Verdict::fail, (rc == 2 ? "bad candidate file: " : "") + err.str() + text.str()};

@@ -1,5 +1,6 @@
 // `golden verify GOLDEN CANDIDATE` and `golden diff A B`. Exit 0 pass/identical, 1 mismatch,
 // 2 bad input (with the message naming file, case and dataset).
+#include <algorithm>
 #include <iomanip>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -109,6 +110,15 @@ int verify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
     }
     if (rs.empty()) throw GoldenError(o.candidate, "", "", "no output compared (the candidate holds no golden case)");
     if (skipped) notes.push_back("--subset: " + std::to_string(skipped) + " golden case(s) not in the candidate were skipped");
+    if (o.worst_ratio) {
+      *o.worst_ratio = -1;
+      for (const OutputResult& r : rs)
+        if (r.dataset == "logits" && r.mode.rfind("tolerance", 0) == 0) {
+          const auto w = r.json.find("worst");
+          const bool has = w != r.json.end() && w->contains("ratio") && (*w)["ratio"]["ratio"].is_number();
+          *o.worst_ratio = std::max(*o.worst_ratio, has ? (*w)["ratio"]["ratio"].get<double>() : 0.0);
+        }
+    }
     return finish("verify", rs, j, o.json, out, notes);
   } catch (const std::exception& e) {
     return bad_input(e, o.json, j, out, err);

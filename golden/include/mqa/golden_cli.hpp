@@ -38,6 +38,8 @@ struct VerifyOptions {
   std::string logits_mode;   // overrides every logits output's mode (e.g. "tolerance")
   int max_listed = 10;
   bool unchecked = false;    // accept files without the header / dataset checksums (ReadOptions)
+  double* worst_ratio = nullptr;  // out, when set: the largest observed/bound of the compared
+                                  // logits (tolerance modes; 0 when bit-exact, -1 when none)
 };
 int verify(const VerifyOptions& o, std::ostream& out, std::ostream& err);
 
