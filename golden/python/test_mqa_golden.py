@@ -132,6 +132,15 @@ class Corpus(unittest.TestCase):
             seen += 1
         self.assertGreaterEqual(seen, 1)
 
+    def assert_both_refuse(self, path, fragment, unchecked=False):
+        """The Python reader and the C++ one (`golden inspect`) refuse the file alike."""
+        with self.assertRaises(mg.GoldenError) as e:
+            mg.load(path, unchecked=unchecked)
+        self.assertIn(fragment, str(e.exception))
+        rc, text = cli("inspect", path, *(["--unchecked"] if unchecked else []))
+        self.assertEqual(rc, 2, text)
+        self.assertIn(fragment, text)
+
     def test_checksum_mismatch_is_caught_by_both_readers(self):
         bad = os.path.join(self.tmp, "tampered.h5")
         shutil.copy(self.smoke, bad)
@@ -140,28 +149,16 @@ class Corpus(unittest.TestCase):
             q = ds[()]
             q.reshape(-1)[0] ^= 1
             ds[...] = q
-        with self.assertRaises(mg.GoldenError) as e:
-            mg.load(bad)
-        self.assertIn("file checksum mismatch", str(e.exception))
-        rc, text = cli("inspect", bad)
-        self.assertEqual(rc, 2, text)
-        self.assertIn("file checksum mismatch", text)
+        self.assert_both_refuse(bad, "file checksum mismatch")
         # Without the file header (a flipped magic, or another writer) both readers refuse the
         # file; asked to read it unchecked, the dataset checksum still catches the edit.
         with open(bad, "r+b") as f:
             f.write(b"\0" * 32)
-        with self.assertRaises(mg.GoldenError) as e:
-            mg.load(bad)
-        self.assertIn("no file header", str(e.exception))
-        rc, text = cli("inspect", bad)
-        self.assertEqual(rc, 2, text)
-        self.assertIn("no file header", text)
+        self.assert_both_refuse(bad, "no file header")
+        self.assert_both_refuse(bad, "dataset 'q'", unchecked=True)
         with self.assertRaises(mg.GoldenError) as e:
             mg.load(bad, unchecked=True)
         self.assertIn("dataset 'q': checksum mismatch", str(e.exception))
-        rc, text = cli("inspect", bad, "--unchecked")
-        self.assertEqual(rc, 2, text)
-        self.assertIn("dataset 'q'", text)
 
     def test_empty_checksum_is_refused_by_both_readers(self):
         # An empty sha256 attribute used to turn that dataset's check off in the C++ reader.
@@ -170,12 +167,7 @@ class Corpus(unittest.TestCase):
         with h5py.File(bad, "r+") as f:
             f["cases/smoke_001/q"].attrs["sha256"] = ""
         mg._stamp(bad)  # a valid header over the edit: the header is no secret
-        with self.assertRaises(mg.GoldenError) as e:
-            mg.load(bad)
-        self.assertIn("sha256 missing or empty", str(e.exception))
-        rc, text = cli("inspect", bad)
-        self.assertEqual(rc, 2, text)
-        self.assertIn("sha256 missing or empty", text)
+        self.assert_both_refuse(bad, "sha256 missing or empty")
         self.assertIn("q", mg.load(bad, unchecked=True)["smoke_001"].arrays)
         rc, text = cli("inspect", bad, "--unchecked")
         self.assertEqual(rc, 0, text)
