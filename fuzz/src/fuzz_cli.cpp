@@ -88,19 +88,6 @@ struct CliState {
   CLI::Option* replay = nullptr;
 };
 
-// A whole-string integer ("2x" is not 2).
-int32_t whole_int(const char* option, const std::string& whole, const std::string& text) {
-  size_t used = 0;
-  int v = 0;
-  try {
-    v = std::stoi(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (text.empty() || used != text.size()) reject(option, "'" + whole + "'", "expected i/N, e.g. 0/4");
-  return v;
-}
-
 struct MergeState {
   std::vector<std::string> files;
   std::string json, junit;
@@ -112,8 +99,12 @@ void apply(CliState& s) {
   if (!s.time.empty()) o.seconds = parse_duration(s.time);
   const auto sh = split(s.shard, '/');
   if (sh.size() != 2) reject("shard", "'" + s.shard + "'", "expected i/N, e.g. 0/4");
-  o.shard = whole_int("shard", s.shard, sh[0]);
-  o.shards = whole_int("shard", s.shard, sh[1]);
+  try {  // whole strings: "2x" is not 2
+    o.shard = parse_int(sh[0]);
+    o.shards = parse_int(sh[1]);
+  } catch (const std::exception&) {
+    reject("shard", "'" + s.shard + "'", "expected i/N, e.g. 0/4");
+  }
   if (o.shards < 1 || o.shard < 0 || o.shard >= o.shards)
     reject("shard", "'" + s.shard + "'", "expected 0 <= i < N, e.g. 0/4");
   if (s.cases->count() && o.cases < 1) reject("cases", o.cases, "must be >= 1 (or leave it out: 1000, or --time)");
