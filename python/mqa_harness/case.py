@@ -85,13 +85,14 @@ class Case:
             parts.insert(0, "%d" % self.index)
         return "-".join(parts)
 
-    def inputs(self, framework="numpy", compact=False, max_pool_bytes=1 << 28):
+    def inputs(self, framework="numpy", compact=False, max_pool_bytes=1 << 28, device="cpu", layout=None):
+        """mqa_harness.inputs(self, ...): the tensors as a kernel takes them."""
         from .inputs import inputs
-        return inputs(self, framework, compact, max_pool_bytes)
+        return inputs(self, framework, compact, max_pool_bytes, device, layout)
 
-    def output(self, framework="numpy"):
+    def output(self, framework="numpy", device="cpu"):
         from .inputs import output
-        return output(self, framework)
+        return output(self, framework, device)
 
     def __repr__(self):
         return "Case(%r)" % self.descriptor

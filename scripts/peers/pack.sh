@@ -18,3 +18,16 @@ tar cJf "$dst/harness.tar.xz" -C "$dst" harness && rm -rf "$dst/harness"
 cp "$peers"/deepgemm-*.tar.xz "$dst/"
 cp -r "$peers"/aiter-*-importable "$dst/aiter" && chmod -R u+w "$dst/aiter"
 du -sh "$dst"
+# The Python extension is built there by scripts/peers/build_python.sh from the sources of its
+# CMake targets (read from this build's compile database) and the header-only Eigen and
+# nlohmann_json that the GPU machine lacks.
+/usr/bin/python3 - "$root" > "$dst/python_sources.txt" <<'PY'
+import json, sys
+root = sys.argv[1]
+for e in json.load(open(root + "/build/compile_commands.json")):
+    out = e.get("output") or e["command"].split(" -o ")[1].split()[0]
+    if any(t in out for t in ("/mqa_reference.dir/", "/mqa_cases.dir/", "/_mqa_harness.dir/")):
+        print(e["file"].replace(root + "/", ""))
+PY
+tar cJf "$dst/include.tar.xz" -C /usr/include eigen3/Eigen eigen3/signature_of_eigen3_matrix_library nlohmann
+du -sh "$dst"
