@@ -207,10 +207,13 @@ CaseTensors materialize(const CaseDescriptor& din, bool expected) {
         const int64_t p = phys.at(b, i);
         if (compact_of.emplace(p, int32_t(t.page_ids.size())).second) t.page_ids.push_back(p);
       }
-    if (int64_t(t.page_ids.size()) * d.page_stride > kDensePoolLimit)
-      reject("pages", d.pool_pages, "a sparse pool may use at most " + std::to_string(kDensePoolLimit) +
-                                        " bytes of pages; this case uses " + std::to_string(t.page_ids.size()) +
-                                        " pages of " + std::to_string(d.page_stride) + " bytes");
+    // The used pages are touched (the rest of the mapping costs nothing): they count against
+    // the case's allocation limit, so a deployed tier (B=64 x 32K tokens: 277 MB) fits.
+    if (double(t.page_ids.size()) * double(d.page_stride) > case_bytes_limit())
+      reject("pages", d.pool_pages, "a sparse pool may touch at most MQA_CASE_BYTES_LIMIT = " +
+                                        std::to_string(int64_t(case_bytes_limit())) + " bytes of pages; this case uses " +
+                                        std::to_string(t.page_ids.size()) + " pages of " + std::to_string(d.page_stride) +
+                                        " bytes");
     t.block_table_compact.assign(t.block_table.size(), -1);
     for (size_t e = 0; e < t.block_table.size(); ++e)
       if (const auto it = compact_of.find(t.block_table[e]); it != compact_of.end()) t.block_table_compact[e] = it->second;

@@ -55,6 +55,21 @@ stamp "the same under pytest-xdist (-n 4)"
 timeout 200 python3 -m pytest -p mqa_harness.pytest_plugin --mqa-cases $n -q -n 4 -p no:cacheprovider \
   python/examples/peers/test_peers.py > "$out/xdist.log" 2>&1
 echo "xdist exit $?"; tail -3 "$out/xdist.log"
+if (( ${AITER_ADV:-0} > 0 )); then  # more adversarial cases for aiter through golden files (as run_peers.sh)
+  stamp "aiter, $AITER_ADV more adversarial cases (golden route)"
+  tar xf "$root/.peers/harness.tar.xz" -C $w
+  H=$w/harness/bin/mqa-harness
+  export LD_LIBRARY_PATH=$w/harness/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  $H fuzz --list-cases --cases $AITER_ADV --seed 303 --ops paged_logits --page-sizes 1,16,64 --heads 16,32,64 \
+    --head-dims 64,128 --next-n 1,2 --layouts standard --encodings e4m3fn --lens-2d off --profile exact |
+    sed -e 's/dist=[a-z_]*/dist=adversarial/' -e 's/clean=1/clean=0/' > $w/ai_adv3.txt
+  $H golden generate --cases $w/ai_adv3.txt -o $w/ai_adv3.h5 --force --no-progress --bounds fp32,fp8_mma > /dev/null
+  timeout 200 python3 scripts/peers/peer_kernels.py --kernel aiter $w/ai_adv3.h5 $w/ai_adv3.cand.h5 \
+    --report $w/ai_adv3.report.json | tail -1
+  $H golden verify $w/ai_adv3.h5 $w/ai_adv3.cand.h5 --subset --mode tolerance:fp8_mma --json > $out/ai_adv3.json
+  echo "ai_adv3 tolerance:fp8_mma: exit $?"
+  python3 scripts/peers/summarize.py verdicts "ai_adv3 tolerance_fp8_mma" $out/ai_adv3.json
+fi
 stamp "DeepGEMM at deployed shapes"
 timeout 240 python3 python/bench/bench_peers.py --lens 8192,32768 --cases ${BENCH_CASES:-3} 2>&1 | tee "$out/bench.log"
 stamp "done"
