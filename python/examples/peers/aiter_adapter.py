@@ -37,9 +37,7 @@ def aiter_logits(case, split_kv=SPLIT_KV):
         raise mh.Unsupported("pool of >= 2^31 bytes (int32 offsets)")
     pages = x["kv_cache"].view(torch.uint8).as_strided(
         (x["kv_pages"].shape[0], x["page_stride"]), (x["page_stride"], 1))
-    values = pages[:, :B * D].reshape(-1, B, D) if x["page_stride"] == B * (D + 4) else \
-        torch.as_strided(pages, (pages.shape[0], B, D), (x["page_stride"], D, 1))
-    values = values.view(x["q"].dtype)
+    values = torch.as_strided(pages, (pages.shape[0], B, D), (x["page_stride"], D, 1)).view(x["q"].dtype)
     if x["page_stride"] % 4:
         raise mh.Unsupported("page stride %d not a multiple of 4 (fp32 scales)" % x["page_stride"])
     scales = torch.as_strided(pages[:, B * D:], (pages.shape[0], B * 4), (x["page_stride"], 1)).view(torch.float32)
