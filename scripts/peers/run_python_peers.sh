@@ -58,8 +58,7 @@ echo "xdist exit $?"; tail -3 "$out/xdist.log"
 if (( ${AITER_ADV:-0} > 0 )); then  # more adversarial cases for aiter through golden files (as run_peers.sh)
   stamp "aiter, $AITER_ADV more adversarial cases (golden route)"
   tar xf "$root/.peers/harness.tar.xz" -C $w
-  H=$w/harness/bin/mqa-harness
-  export LD_LIBRARY_PATH=$w/harness/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  H="env LD_LIBRARY_PATH=$w/harness/lib $w/harness/bin/mqa-harness"  # its libraries for it alone (torch needs its own)
   $H fuzz --list-cases --cases $AITER_ADV --seed 303 --ops paged_logits --page-sizes 1,16,64 --heads 16,32,64 \
     --head-dims 64,128 --next-n 1,2 --layouts standard --encodings e4m3fn --lens-2d off --profile exact |
     sed -e 's/dist=[a-z_]*/dist=adversarial/' -e 's/clean=1/clean=0/' > $w/ai_adv3.txt

@@ -2,7 +2,7 @@
 kernel is called, never copied). Needs deep_gemm importable and an SM90/SM100 GPU.
 
     logits = deepgemm_logits(case)          # paged: fp8_fp4_paged_mqa_logits, ragged: fp8_fp4_mqa_logits
-    mh.check(case, logits, mode="bitwise")  # the case's profile is deepgemm_sm90 (else tolerance:fp8_mma)
+    mh.check(case, logits, mode=mode_for(case))  # bitwise: profile deepgemm_sm90 on exact_dot values
 
 The shapes DeepGEMM 54e2261's SM90 kernels take are the constraints of DEEPGEMM_PAGED and
 DEEPGEMM_RAGGED; a case outside them raises mh.Unsupported (the plugin reports it skipped)."""
@@ -18,9 +18,13 @@ DEEPGEMM_RAGGED = dict(ops="ragged_logits", heads="32,64", head_dims="32,64,128"
 def _sm90_limits(case, x):
     if x["encoding"] != "e4m3fn":
         raise mh.Unsupported("encoding %s" % x["encoding"])
+    if case.op == "ragged_logits" and (x["q"].shape[0] == 0 or x["k"].shape[0] == 0):
+        raise mh.Unsupported("empty input (M = %d, N = %d): DeepGEMM refuses it" % (x["q"].shape[0], x["k"].shape[0]))
     if case.op == "paged_logits":
         if x["clean_logits"]:  # 54e2261 cleans only with 1-D lens; SM90 takes only 2-D lens
             raise mh.Unsupported("clean_logits with 2-D lens")
+        if x["block_table"].shape[1] == 0:
+            raise mh.Unsupported("block table of width 0: DeepGEMM refuses it")
         if x["page_stride"] % 16:
             raise mh.Unsupported("page stride %d not a multiple of 16 (TMA)" % x["page_stride"])
 
@@ -47,5 +51,15 @@ def deepgemm_logits(case, x=None):
 
 
 def mode_for(case):
-    """Bitwise where the case's profile is DeepGEMM's own arithmetic, else the fp8 MMA model."""
-    return "bitwise" if case.fields["profile"] == "deepgemm_sm90" else "tolerance:fp8_mma"
+    """Bitwise where the reference is DeepGEMM's own arithmetic: profile deepgemm_sm90 (its
+    epilogue) on dist=exact_dot values (integer codes: the tensor-core dot is exact, so only the
+    epilogue can differ); every other case under the fp8 MMA model, whose bound covers the
+    dot's truncating accumulation and any epilogue order (docs/numerics.md)."""
+    f = case.fields
+    return "bitwise" if f["profile"] == "deepgemm_sm90" and f["dist"] == "exact_dot" else "tolerance:fp8_mma"
+
+
+def exact_dot(case):
+    """The same case drawn with dist=exact_dot (integer codes, arbitrary fp32 weights and scales)."""
+    import re
+    return mh.case(re.sub(r"dist=\w+", "dist=exact_dot", case.descriptor))

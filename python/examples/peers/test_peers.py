@@ -8,7 +8,7 @@ import pytest
 
 import mqa_harness as mh
 from aiter_adapter import AITER_PAGED, aiter_logits
-from deepgemm_adapter import DEEPGEMM_PAGED, DEEPGEMM_RAGGED, deepgemm_logits, mode_for
+from deepgemm_adapter import DEEPGEMM_PAGED, DEEPGEMM_RAGGED, deepgemm_logits, exact_dot, mode_for
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="the peer kernels need a CUDA GPU")
@@ -24,6 +24,22 @@ def test_deepgemm_paged(mqa_case):
 def test_deepgemm_ragged(mqa_case):
     pytest.importorskip("deep_gemm")
     mh.check(mqa_case, deepgemm_logits(mqa_case), mode=mode_for(mqa_case), kernel="deepgemm")
+
+
+@pytest.mark.mqa(profiles="deepgemm_sm90", **DEEPGEMM_PAGED)
+def test_deepgemm_paged_bitwise(mqa_case):
+    """DeepGEMM's own arithmetic, bit for bit: its epilogue (profile deepgemm_sm90) on values
+    whose dot the tensor cores compute exactly."""
+    pytest.importorskip("deep_gemm")
+    c = exact_dot(mqa_case)
+    mh.check(c, deepgemm_logits(c), mode="bitwise", kernel="deepgemm")
+
+
+@pytest.mark.mqa(profiles="deepgemm_sm90", **DEEPGEMM_RAGGED)
+def test_deepgemm_ragged_bitwise(mqa_case):
+    pytest.importorskip("deep_gemm")
+    c = exact_dot(mqa_case)
+    mh.check(c, deepgemm_logits(c), mode="bitwise", kernel="deepgemm")
 
 
 @pytest.mark.mqa(page_sizes=1, **AITER_PAGED)
