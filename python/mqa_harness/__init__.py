@@ -15,8 +15,9 @@ from .check import Report, bounds, check, compare, reference, to_numpy
 from .campaign import FuzzResult, fuzz, shrink
 from .errors import Mismatch, Unsupported
 from .inputs import inputs, output
+from . import golden
 
 LOGIT_SENTINEL_BITS = _core.LOGIT_SENTINEL_BITS
 
 __all__ = ["Case", "case", "cases", "gen_options", "Report", "bounds", "check", "compare", "reference", "to_numpy", "FuzzResult",
-           "fuzz", "shrink", "Mismatch", "Unsupported", "inputs", "output", "LOGIT_SENTINEL_BITS"]
+           "fuzz", "shrink", "Mismatch", "Unsupported", "inputs", "output", "golden", "LOGIT_SENTINEL_BITS"]
