@@ -13,8 +13,14 @@ kernels take, so a torch user can hand them over with torch.from_numpy(...).view
 
 On load, the whole file is checked against its header checksum (files written by mqa-harness and
 by write_candidate carry one), then every array against its own SHA-256 (verify=False skips both).
+Before any data is read, a file is refused (as by the C++ reader, golden/src/h5guard.hpp) when
+it would read outside itself (external or soft links, external storage, virtual datasets,
+filters other than deflate/shuffle/fletcher32) or when a dataset declares more bytes than the
+file holds (deflate: 1032x) or than MQA_CASE_BYTES_LIMIT (default 8 GiB) allows per case.
+write_candidate writes atomically and durably (temporary file, fsync, rename, directory fsync).
 """
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -235,6 +241,90 @@ def _stamp(path):
         f.write(head.ljust(USER_BLOCK, b"\0"))
 
 
+# ---- what is checked before a byte of data is read (the C++ reader: golden/src/h5guard.cpp) ----
+_FILTERS = {1: "deflate", 2: "shuffle", 3: "fletcher32"}  # the schema's; others load plugins
+_DEFLATE_MAX_RATIO = 1032  # zlib's bound on how much one stored byte can expand
+_MAX_RANK = 8
+
+
+def _case_bytes_limit():
+    e = os.environ.get("MQA_CASE_BYTES_LIMIT")
+    if e is None:
+        return 8 << 30
+    try:
+        v = float(e)
+    except ValueError:
+        v = 0
+    if not v > 0:
+        raise GoldenError("MQA_CASE_BYTES_LIMIT = %r: must be a positive number of bytes" % e)
+    return int(min(v, 2 ** 63 - 1))
+
+
+def _where(path, case, dataset):
+    return path + ": " + ("case %r: " % case if case else "") + ("dataset %r: " % dataset if dataset else "")
+
+
+def _check_links(path, group, group_path, case=None):
+    """Every link of `group` is a hard link: external and user-defined links read other files, and
+    a soft link is a path that may lead through one (schema v1 files hold hard links only)."""
+    for name in group:  # names only: iterating does not follow links
+        t = group.id.links.get_info(name.encode()).type
+        if t == h5py.h5l.TYPE_HARD:
+            continue
+        if t == h5py.h5l.TYPE_SOFT:
+            what = "a soft link to %r" % group.get(name, getlink=True).path
+        elif t == h5py.h5l.TYPE_EXTERNAL:
+            link = group.get(name, getlink=True)
+            what = "an external link to %r object %r" % (link.filename, link.path)
+        else:
+            what = "a user-defined link (type %d)" % t
+        raise GoldenError("%slink %r in %s is %s: refused (schema v1 files hold hard links only; a link may lead "
+                          "the reader into another file)" % (_where(path, case, name if case else None), name,
+                                                             group_path, what))
+
+
+def _check_dataset(path, case, name, ds, file_bytes, case_bytes):
+    """Storage inside the file and declared size within the file and the budget; returns the
+    case's declared bytes so far."""
+    w = _where(path, case, name)
+    dcpl = ds.id.get_create_plist()
+    if dcpl.get_layout() == h5py.h5d.VIRTUAL:
+        raise GoldenError(w + "is a virtual dataset (its data is mapped from other datasets or files): refused, the "
+                          "reader reads only the file it is given")
+    n = dcpl.get_external_count()
+    if n:
+        raise GoldenError(w + "is stored in the external file %r (HDF5 external storage, %d file(s)): refused, the "
+                          "reader reads only the file it is given" % (_str(dcpl.get_external(0)[0]), n))
+    deflates = 0
+    for i in range(dcpl.get_nfilters()):
+        code, _, _, fname = dcpl.get_filter(i)
+        deflates += code == 1
+        if code not in _FILTERS or deflates > 1:
+            raise GoldenError(w + "uses HDF5 filter %d (%r): refused (schema v1 datasets use deflate once, shuffle and "
+                              "fletcher32 only)" % (code, _str(fname)))
+    space = ds.id.get_space()
+    if space.get_simple_extent_type() not in (h5py.h5s.SIMPLE, h5py.h5s.SCALAR):
+        raise GoldenError(w + "has a null or unknown dataspace (no array to read)")
+    shape = space.shape
+    if len(shape) > _MAX_RANK:
+        raise GoldenError(w + "declares rank %d (at most 8)" % len(shape))
+    nbytes = int(np.prod(shape, dtype=object)) * ds.dtype.itemsize  # Python ints: no overflow
+    budget = _case_bytes_limit()
+    case_bytes += nbytes
+    if nbytes > budget or case_bytes > budget:
+        raise GoldenError(w + "declares shape %s (%d bytes; %d for the case so far), more than MQA_CASE_BYTES_LIMIT = "
+                          "%d bytes a case may hold" % (list(shape), nbytes, case_bytes, budget))
+    stored = ds.id.get_storage_size()
+    if stored > file_bytes:
+        raise GoldenError(w + "claims %d bytes of storage, more than the whole file holds (%d bytes)" %
+                          (stored, file_bytes))
+    if nbytes > stored * (_DEFLATE_MAX_RATIO if deflates else 1):
+        raise GoldenError(w + "declares shape %s (%d bytes) but stores %d bytes%s: the rest would be HDF5's fill "
+                          "value, or the dataspace is forged" %
+                          (list(shape), nbytes, stored, " deflated (at most 1032x that)" if deflates else ""))
+    return case_bytes
+
+
 def _check_root(path, f, kind):
     a = _attrs(f)
     if a.get("schema") != SCHEMA:
@@ -268,13 +358,23 @@ def load(path, verify=True, kind="golden", unchecked=False):
         f = h5py.File(path, "r")
     except OSError as e:
         raise GoldenError("%s: cannot open as HDF5 (%s)" % (path, e)) from None
+    file_bytes = os.path.getsize(path)
     with f:
+        _check_links(path, f, "/")
         _check_root(path, f, kind)
+        _check_links(path, f["cases"], "/cases")
         cases = {}
-        for name, g in f["cases"].items():
-            arrays, meta = {}, {}
-            for dname, ds in g.items():
-                want = None
+        for name in f["cases"]:
+            g = f["cases"][name]
+            if not isinstance(g, h5py.Group):
+                raise GoldenError("%s: case %r: not a group" % (path, name))
+            _check_links(path, g, "/cases/" + name, case=name)
+            arrays, meta, case_bytes = {}, {}, 0
+            for dname in g:
+                ds = g[dname]
+                if not isinstance(ds, h5py.Dataset):
+                    raise GoldenError("%s: case %r: dataset %r: not a dataset" % (path, name, dname))
+                case_bytes = _check_dataset(path, name, dname, ds, file_bytes, case_bytes)
                 arr = ds[()]
                 if arr.dtype.str.lstrip("<>|=") not in [d.lstrip("<>|=") for d in _DTYPES.values()]:
                     raise GoldenError("%s: case %r: dataset %r: unsupported dtype %s" % (path, name, dname, arr.dtype))
@@ -289,12 +389,103 @@ def load(path, verify=True, kind="golden", unchecked=False):
         return cases
 
 
+# ---- safe writes (the C++ writer: golden/src/safe_write.hpp) ----
+def _remove_stale_temp_files(path):
+    """Removes "<path>.tmp.<pid>" files whose writer is dead (a live pid keeps its file)."""
+    d, base = os.path.split(os.path.abspath(path))
+    prefix = base + ".tmp."
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return  # no such directory: creating the temporary file says so
+    for name in names:
+        pid = name[len(prefix):]
+        if not name.startswith(prefix) or not pid.isdigit() or len(pid) > 9 or int(pid) in (0, os.getpid()):
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # alive
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # alive, another user's
+        try:
+            os.unlink(os.path.join(d, name))
+        except OSError:
+            pass
+
+
+def _write_atomically(path, parts):
+    """Writes the byte strings `parts` to path: temporary file in the same directory, every write
+    and the fsync checked, rename over path, fsync of the directory. On an error before the
+    rename the temporary file is removed and the old file kept. Test hooks, as the C++ writer's:
+    MQA_TEST_WRITE_FAIL_AFTER=N (bytes), MQA_TEST_WRITE_FAIL_AT=fsync|close|rename|dirsync."""
+    _remove_stale_temp_files(path)
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    after = os.environ.get("MQA_TEST_WRITE_FAIL_AFTER")
+    limit = int(after) if after else None
+    at = os.environ.get("MQA_TEST_WRITE_FAIL_AT", "")
+    try:
+        os.unlink(tmp)  # ours by name (our pid)
+    except FileNotFoundError:
+        pass
+    step = "creating " + tmp
+    fd = -1
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        step, written = "writing " + tmp, 0
+        for part in parts:
+            view = memoryview(part)
+            while len(view):
+                n = len(view)
+                if limit is not None:
+                    if written >= limit:
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC) + " (test hook MQA_TEST_WRITE_FAIL_AFTER)")
+                    n = min(n, limit - written)
+                w = os.write(fd, view[:n])
+                view, written = view[w:], written + w
+        step = "fsync of " + tmp
+        if at == "fsync":
+            raise OSError(errno.EIO, os.strerror(errno.EIO) + " (test hook MQA_TEST_WRITE_FAIL_AT=fsync)")
+        os.fsync(fd)
+        step, fd2, fd = "close of " + tmp, fd, -1
+        os.close(fd2)
+        if at == "close":
+            raise OSError(errno.EIO, os.strerror(errno.EIO) + " (test hook MQA_TEST_WRITE_FAIL_AT=close)")
+        step = "rename of %s to %s" % (tmp, path)
+        if at == "rename":
+            raise OSError(errno.EIO, os.strerror(errno.EIO) + " (test hook MQA_TEST_WRITE_FAIL_AT=rename)")
+        os.replace(tmp, path)
+    except BaseException as e:  # KeyboardInterrupt too: never leave the temporary file
+        if fd >= 0:
+            os.close(fd)
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(e, OSError):
+            raise GoldenError("%s: write failed: %s: %s; the old file (if any) is kept and the temporary file removed"
+                              % (path, step, e.strerror or e)) from None
+        raise
+    try:  # past the rename the old file is gone: a failure says the new one may not be durable
+        dfd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if at == "dirsync":
+                raise OSError(errno.EIO, os.strerror(errno.EIO) + " (test hook MQA_TEST_WRITE_FAIL_AT=dirsync)")
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError as e:
+        raise GoldenError("%s: written and renamed into place, but syncing its directory failed: %s; the new file may "
+                          "not survive a crash" % (path, e.strerror or e)) from None
+
+
 def write_candidate(path, outputs, generator="mqa_golden.py"):
     """Writes a candidate file: outputs = {case_name: {dataset_name: ndarray}} with the golden
     dataset names/dtypes/shapes (e.g. "logits" float32 [rows, logits_row_stride], "topk" int32,
-    "cache" uint8 [P, page_stride]). Each dataset gets its sha256."""
-    tmp = "%s.tmp.%d" % (path, os.getpid())
-    with h5py.File(tmp, "w", userblock_size=USER_BLOCK) as f:
+    "cache" uint8 [P, page_stride]). Each dataset gets its sha256. The file is built in memory
+    (HDF5's core driver) and written by _write_atomically: a failed write keeps the old file."""
+    with h5py.File(path + ".in-memory", "w", driver="core", backing_store=False, userblock_size=USER_BLOCK) as f:
         f.attrs["schema"] = SCHEMA
         f.attrs["schema_version"] = np.int64(SCHEMA_VERSION)
         f.attrs["kind"] = "candidate"
@@ -314,5 +505,10 @@ def write_candidate(path, outputs, generator="mqa_golden.py"):
                                       shuffle=big and arr.itemsize > 1)
                 ds.attrs["role"] = "output"
                 ds.attrs["sha256"] = sha256(arr)
-    _stamp(tmp)
-    os.replace(tmp, path)  # atomic, like the C++ writer
+        f.flush()
+        image = f.id.get_file_image()  # the file after its user block, as the sec2 driver writes it
+    if os.environ.get("MQA_TEST_WRITE_FAIL_AT") == "hdf5":
+        raise GoldenError("%s: HDF5 write failed: test hook MQA_TEST_WRITE_FAIL_AT=hdf5; nothing was written to disk, the old "
+                          "file (if any) is kept" % path)
+    head = MAGIC + ("sha256 %s\nbytes %d\n" % (hashlib.sha256(image).hexdigest(), len(image))).encode()
+    _write_atomically(path, [head.ljust(USER_BLOCK, b"\0"), image])

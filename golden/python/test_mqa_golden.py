@@ -4,12 +4,15 @@
     /usr/bin/python3 golden/python/test_mqa_golden.py golden/data build/golden/mqa-golden
 """
 
+import hashlib
+import json
 import math
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 import h5py
@@ -22,9 +25,20 @@ import standin_kernel as sk  # noqa: E402
 DATA, CLI = None, None
 
 
-def cli(*args):
-    p = subprocess.run([CLI, "golden"] + list(args), capture_output=True, text=True)
+def cli(*args, env=None):
+    p = subprocess.run([CLI, "golden"] + list(args), capture_output=True, text=True,
+                       env=dict(os.environ, **(env or {})))
     return p.returncode, p.stdout + p.stderr
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write_text(path, text):
+    with open(path, "w") as f:
+        f.write(text)
 
 
 def checkable(case):
@@ -221,6 +235,238 @@ class Corpus(unittest.TestCase):
             f.write("not hdf5")
         with self.assertRaises(mg.GoldenError):
             mg.load(p)
+
+
+class HostileFiles(unittest.TestCase):
+    """Files that would make a reader read outside them, or allocate what they do not hold, are
+    refused by both readers before any data is read (issue 13). Built with h5py, as an attacker
+    would, with a valid mqa header stamped over them (the header is no secret)."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="mqa_golden_hostile_")
+        self.smoke = os.path.join(DATA, "smoke.h5")
+        golden = mg.load(self.smoke)
+        self.name, self.case = next((n, c) for n, c in golden.items() if "logits" in c)
+        self.good = os.path.join(self.tmp, "good_cand.h5")
+        mg.write_candidate(self.good, {self.name: checkable(self.case)})
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def candidate(self, fname, build):
+        """A candidate by h5py: build(case_group, file) fills the case group of self.name."""
+        p = os.path.join(self.tmp, fname)
+        with h5py.File(p, "w", userblock_size=mg.USER_BLOCK) as f:
+            f.attrs["schema"] = mg.SCHEMA
+            f.attrs["schema_version"] = np.int64(mg.SCHEMA_VERSION)
+            f.attrs["kind"] = "candidate"
+            f.attrs["checksum_algorithm"] = "sha256"
+            build(f.create_group("cases").create_group(self.name), f)
+        mg._stamp(p)
+        return p
+
+    def assert_refused(self, path, fragment, max_seconds=None):
+        """mg.load, `golden inspect` and `golden verify` (text and --json) refuse the file with
+        `fragment` in the message; returns every message, for what must not be in them."""
+        t0 = time.monotonic()
+        with self.assertRaises(mg.GoldenError) as e:
+            mg.load(path, kind=None)
+        if max_seconds:
+            self.assertLess(time.monotonic() - t0, max_seconds)
+        texts = [str(e.exception)]
+        self.assertIn(fragment, texts[0])
+        t0 = time.monotonic()
+        rc, text = cli("inspect", path)
+        if max_seconds:
+            self.assertLess(time.monotonic() - t0, max_seconds)
+        self.assertEqual(rc, 2, text)
+        self.assertIn(fragment, text)
+        texts.append(text)
+        with h5py.File(path, "r") as f:
+            kind = mg._attrs(f).get("kind")
+        if kind == "candidate":
+            for extra in ([], ["--json"]):
+                rc, text = cli("verify", self.smoke, path, "--subset", *extra)
+                self.assertEqual(rc, 2, text)
+                self.assertIn(fragment, text)
+                if extra:
+                    self.assertIn('"verdict": "error"', text)
+                texts.append(text)
+        return texts
+
+    def test_external_storage_is_refused_and_nothing_of_it_is_read(self):
+        # The candidate's logits stored in /etc/passwd (the issue's report printed 2,220 bytes
+        # of it) and its topk in a "secret" file, with checksums that match those bytes: a reader
+        # that honours external storage passes every check and reports what it read.
+        logits, topk = self.case["logits"], self.case["topk"]
+        with open("/etc/passwd", "rb") as f:
+            passwd = f.read(logits.nbytes)
+        self.assertEqual(len(passwd), logits.nbytes, "/etc/passwd is shorter than the logits")
+        secret = os.path.join(self.tmp, "secret.txt")
+        write_text(secret, ("SECRET-LINE\n" * (topk.nbytes // 12 + 1))[:topk.nbytes])
+        outside = [("logits", logits, "/etc/passwd", passwd), ("topk", topk, secret, read_bytes(secret))]
+        for only in (None, "topk"):
+            def build(g, f):
+                for name, like, where, data in outside:
+                    if only and name != only:
+                        g[name] = like
+                        g[name].attrs["sha256"] = mg.sha256(like)
+                        continue
+                    ds = g.create_dataset(name, shape=like.shape, dtype=like.dtype, external=[(where, 0, like.nbytes)])
+                    ds.attrs["role"] = "output"
+                    ds.attrs["sha256"] = hashlib.sha256(data).hexdigest()
+            with self.subTest(only=only):
+                p = self.candidate("external.h5", build)
+                where = secret if only else "/etc/passwd"
+                for text in self.assert_refused(p, "is stored in the external file %r (HDF5 external storage" % where):
+                    self.assertNotIn("SECRET-LINE", text)
+                    self.assertNotIn(passwd[:16].decode(errors="replace"), text)
+                    self.assertNotIn("mismatch", text)
+
+    def test_links_that_leave_the_file_are_refused(self):
+        def case_link(g, f):  # the whole case is another file's
+            del f["cases"][self.name]
+            f["cases"][self.name] = h5py.ExternalLink(self.good, "/cases/" + self.name)
+
+        def dataset_link(g, f):
+            g["logits"] = h5py.ExternalLink(self.good, "/cases/%s/logits" % self.name)
+
+        def soft_link(g, f):  # a path inside the file, but a path can lead through an external link
+            f.create_group("elsewhere")["logits"] = self.case["logits"]
+            g["logits"] = h5py.SoftLink("/elsewhere/logits")
+
+        def root_link(g, f):
+            g["logits"] = self.case["logits"]
+            f["more"] = h5py.ExternalLink(self.good, "/")
+        for build, fragment in ((case_link, "is an external link to %r" % self.good),
+                                (dataset_link, "dataset 'logits': link 'logits' in /cases/%s is an external link" % self.name),
+                                (soft_link, "is a soft link to '/elsewhere/logits'"),
+                                (root_link, "link 'more' in / is an external link")):
+            with self.subTest(build.__name__):
+                self.assert_refused(self.candidate(build.__name__ + ".h5", build), fragment)
+
+    def test_virtual_dataset_is_refused(self):
+        logits = self.case["logits"]
+
+        def build(g, f):
+            layout = h5py.VirtualLayout(shape=logits.shape, dtype=logits.dtype)
+            layout[...] = h5py.VirtualSource(self.good, "/cases/%s/logits" % self.name, shape=logits.shape)
+            ds = g.create_virtual_dataset("logits", layout)
+            ds.attrs["role"] = "output"
+            ds.attrs["sha256"] = mg.sha256(logits)
+        self.assert_refused(self.candidate("vds.h5", build), "is a virtual dataset")
+
+    def test_filter_outside_the_schema_is_refused(self):
+        def build(g, f):  # lzf ships with h5py; the C++ reader has no such filter (and loads no plugin)
+            ds = g.create_dataset("logits", data=self.case["logits"], compression="lzf")
+            ds.attrs["role"] = "output"
+            ds.attrs["sha256"] = mg.sha256(self.case["logits"])
+        self.assert_refused(self.candidate("lzf.h5", build), "uses HDF5 filter 32000")
+
+    def test_huge_declared_dataset_is_refused_at_once(self):
+        # A golden whose logits declare 4 GiB in a file of a few hundred KB (issue 13: 56 s and
+        # 4.1 GB to refuse). The C++ reader refuses it from the case attributes; with the
+        # attributes forged to match, both refuse it because the file stores no such bytes.
+        rows = self.case["logits"].shape[0]
+        cols = (1 << 30) // rows
+        for compressed in (False, True):
+            for forge in (False, True):
+                with self.subTest(compressed=compressed, forge=forge):
+                    p = os.path.join(self.tmp, "huge.h5")
+                    shutil.copy(self.smoke, p)
+                    with h5py.File(p, "r+") as f:
+                        g = f["cases"][self.name]
+                        del g["logits"]
+                        ds = g.create_dataset("logits", shape=(rows, cols), dtype="<f4",
+                                              chunks=(1, 1 << 16) if compressed else None,
+                                              compression="gzip" if compressed else None)
+                        ds.attrs["role"] = "output"
+                        ds.attrs["sha256"] = "0" * 64
+                        ds.attrs["compare"] = "bitwise"
+                        if forge:
+                            g.attrs["logits_row_stride"] = np.int64(cols)
+                    mg._stamp(p)
+                    self.assertLess(os.path.getsize(p), 1 << 20)
+                    self.assert_refused(p, "dataset 'logits': declares shape", max_seconds=1.0)
+                    rc, text = cli("inspect", p)
+                    self.assertIn("but stores 0 bytes" if forge else "more than its case attributes", text)
+
+    def test_case_budget_is_mqa_case_bytes_limit(self):
+        env = {"MQA_CASE_BYTES_LIMIT": "1000"}
+        saved = dict(os.environ)
+        os.environ.update(env)
+        try:
+            with self.assertRaises(mg.GoldenError) as e:
+                mg.load(self.smoke)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        self.assertIn("more than MQA_CASE_BYTES_LIMIT = 1000 bytes a case may hold", str(e.exception))
+        rc, text = cli("inspect", self.smoke, env=env)
+        self.assertEqual(rc, 2, text)
+        self.assertIn("more than MQA_CASE_BYTES_LIMIT = 1000 bytes a case may hold", text)
+
+    def test_reader_crash_is_contained(self):
+        rc, text = cli("verify", self.smoke, self.good, "--subset", env={"MQA_TEST_READER_FAULT": "segv:good_cand"})
+        self.assertEqual(rc, 2, text)
+        self.assertIn("golden verify: reading %s crashed inside the HDF5 library (signal 11" % self.good, text)
+
+    # ---- safe writes ----
+    def dead_pid(self):
+        p = subprocess.Popen(["true"])
+        p.wait()
+        return p.pid
+
+    def test_full_disk_keeps_the_old_golden(self):
+        target = os.path.join(self.tmp, "out", "golden.h5")
+        os.mkdir(os.path.dirname(target))
+        shutil.copy(self.good, target)  # some other file is there: generate --force replaces it
+        old = read_bytes(target)
+        for n in ("0", "300", "512", "100000"):
+            with self.subTest(fail_after=n):
+                rc, text = cli("generate", "--suite", "smoke", "-o", target, "--force", "--no-progress",
+                               env={"MQA_TEST_WRITE_FAIL_AFTER": n})
+                self.assertEqual(rc, 2, text)  # exactly 2: no crash at exit either
+                self.assertIn("No space left on device", text)
+                self.assertIn("the old file (if any) is kept", text)
+                self.assertNotIn("H5Dclose", text)
+                self.assertEqual(read_bytes(target), old)
+                self.assertEqual(os.listdir(os.path.dirname(target)), ["golden.h5"])
+        stale = "%s.tmp.%d" % (target, self.dead_pid())
+        write_text(stale, "left by a writer killed mid-write")
+        rc, text = cli("generate", "--suite", "smoke", "-o", target, "--force", "--no-progress")
+        self.assertEqual(rc, 0, text)
+        self.assertEqual(os.listdir(os.path.dirname(target)), ["golden.h5"])
+        self.assertEqual(sorted(mg.load(target)), sorted(mg.load(self.smoke)))
+
+    def test_write_candidate_failures_keep_the_old_file(self):
+        d = os.path.join(self.tmp, "w")
+        os.mkdir(d)
+        target = os.path.join(d, "cand.h5")
+        mg.write_candidate(target, {"a": {"logits": np.zeros((4, 8), np.float32)}})
+        old = read_bytes(target)
+        other = {"b": {"logits": np.random.default_rng(1).random((64, 512), dtype=np.float32)}}  # ~128 KiB
+        hooks = [{"MQA_TEST_WRITE_FAIL_AFTER": n} for n in ("0", "511", "513", "20000")] + \
+                [{"MQA_TEST_WRITE_FAIL_AT": s} for s in ("hdf5", "fsync", "close", "rename")]
+        for hook in hooks:
+            with self.subTest(**hook):
+                saved = dict(os.environ)
+                os.environ.update(hook)
+                try:
+                    with self.assertRaises(mg.GoldenError) as e:
+                        mg.write_candidate(target, other)
+                finally:
+                    os.environ.clear()
+                    os.environ.update(saved)
+                self.assertIn("the old file (if any) is kept", str(e.exception))
+                self.assertEqual(read_bytes(target), old)
+                self.assertEqual(os.listdir(d), ["cand.h5"])
+        stale, live = "%s.tmp.%d" % (target, self.dead_pid()), "%s.tmp.1" % target
+        for p in (stale, live):
+            write_text(p, "partial")
+        mg.write_candidate(target, other)
+        self.assertEqual(sorted(os.listdir(d)), ["cand.h5", "cand.h5.tmp.1"])
+        self.assertEqual(sorted(mg.load(target, kind="candidate")), ["b"])
 
 
 if __name__ == "__main__":

@@ -13,6 +13,17 @@ void exit_with(int rc) {
   if (rc != 0) throw CLI::RuntimeError(rc);
 }
 
+// Containment of the readers (golden/src/contain.hpp) and the writer's test hooks, for --help.
+const char* const kReaderHelp =
+    "\nFiles are parsed in a child process with limits: a crash, a loop or an allocation storm inside HDF5\n"
+    "is an exit-2 error naming the file. Environment: MQA_READER_TIMEOUT=S (wall and CPU seconds, default\n"
+    "120), MQA_READER_MEMORY=BYTES (K/M/G; default 4G + 8 x the files' size), MQA_READER_CONTAIN=0 (parse\n"
+    "in-process, for debugging). Test hook: MQA_TEST_READER_FAULT=segv|abort|hang|spin|alloc[:SUBSTRING].";
+const char* const kWriterHelp =
+    "\nThe file is built in memory, written to OUT.tmp.<pid>, fsynced and renamed over OUT; on any error the\n"
+    "old file is kept and the temporary one removed (and those of dead writers at the next write).\n"
+    "Test hooks: MQA_TEST_WRITE_FAIL_AFTER=N (bytes), MQA_TEST_WRITE_FAIL_AT=fsync|close|rename|dirsync|hdf5.";
+
 }  // namespace
 
 void add_cli(CLI::App& app) {
@@ -31,6 +42,7 @@ void add_cli(CLI::App& app) {
                 "(datasets logits_bound_<model>; verify --mode tolerance:<model> uses them)");
   g->add_flag("--force", gen->force, "overwrite an existing file (and list the datasets that changed)");
   g->add_flag("--no-progress", [gen](int64_t) { gen->progress = false; }, "no progress bar");
+  g->footer(kWriterHelp);
   g->callback([gen] { exit_with(generate(*gen, std::cout, std::cerr)); });
 
   auto ver = std::make_shared<VerifyOptions>();
@@ -43,6 +55,7 @@ void add_cli(CLI::App& app) {
   v->add_option("--mode", ver->logits_mode, "override the logits comparison mode, e.g. 'ulp:2', 'tolerance' (= tolerance:fp32: exact products, fp32 accumulation), 'tolerance:fp8_mma' (fp8 tensor-core dot), options ,bf16_out ,calc_diff:X; docs/numerics.md 'Tolerance models'");
   v->add_option("--max-listed", ver->max_listed, "mismatches listed per output")->check(CLI::NonNegativeNumber);
   v->add_flag("--unchecked", ver->unchecked, "accept files without the mqa-golden header or dataset checksums (written by other tools)");
+  v->footer(kReaderHelp);
   v->callback([ver] { exit_with(verify(*ver, std::cout, std::cerr)); });
 
   auto dif = std::make_shared<DiffOptions>();
@@ -52,6 +65,7 @@ void add_cli(CLI::App& app) {
   d->add_flag("--json", dif->json, "machine-readable report on stdout");
   d->add_option("--max-listed", dif->max_listed, "differences listed per dataset")->check(CLI::NonNegativeNumber);
   d->add_flag("--unchecked", dif->unchecked, "accept files without the mqa-golden header or dataset checksums");
+  d->footer(kReaderHelp);
   d->callback([dif] { exit_with(diff(*dif, std::cout, std::cerr)); });
 
   auto ins = std::make_shared<InspectOptions>();
@@ -62,6 +76,7 @@ void add_cli(CLI::App& app) {
   i->add_flag("--no-map", [ins](int64_t) { ins->maps = false; }, "do not draw page maps");
   i->add_flag("--no-verify", ins->no_verify, "skip checksum verification (forensics)");
   i->add_flag("--unchecked", ins->unchecked, "accept a file without the mqa-golden header or dataset checksums");
+  i->footer(kReaderHelp);
   i->callback([ins] { exit_with(inspect(*ins, std::cout, std::cerr)); });
 }
 

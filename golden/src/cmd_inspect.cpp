@@ -1,11 +1,12 @@
 // `golden inspect FILE`: root attributes, every case's attributes and datasets (dtype, shape,
 // role, encoding, mode, checksum), the page map of each page layout, and optionally where one
-// cache byte lives.
+// cache byte lives. The file comes from anywhere: the whole command runs in a contained child.
 #include <iomanip>
 #include <ostream>
 #include <set>
 #include <tuple>
 
+#include "contain.hpp"
 #include "golden_schema.hpp"
 #include "mqa/golden_cli.hpp"
 #include "mqa/layout_print.hpp"
@@ -25,9 +26,7 @@ void print_info(const CaseInfo& i, std::ostream& out) {
       << " cache_fill=" << i.cache_fill << " cache_from_source=" << i.cache_from_source << "\n";
 }
 
-}  // namespace
-
-int inspect(const InspectOptions& o, std::ostream& out, std::ostream& err) {
+int inspect_here(const InspectOptions& o, std::ostream& out, std::ostream& err) {
   try {
     const File f = read_file(o.file, ReadOptions{!o.no_verify, true, o.unchecked});
     out << o.file << ": schema " << kSchemaName << " v" << f.schema_version << ", " << to_string(f.kind) << ", "
@@ -61,6 +60,18 @@ int inspect(const InspectOptions& o, std::ostream& out, std::ostream& err) {
     err << "error: " << e.what() << "\n";
     return 2;
   }
+}
+
+}  // namespace
+
+int inspect(const InspectOptions& o, std::ostream& out, std::ostream& err) {
+  return run_contained(
+      "golden inspect", {o.file}, out, err,
+      [&](std::ostream& co, std::ostream& ce) { return inspect_here(o, co, ce); },
+      [](const std::string& why, std::ostream&, std::ostream& fe) {
+        fe << "error: " << why << "\n";
+        return 2;
+      });
 }
 
 }  // namespace mqa::golden

@@ -1,5 +1,6 @@
 // `golden verify GOLDEN CANDIDATE` and `golden diff A B`. Exit 0 pass/identical, 1 mismatch,
-// 2 bad input (with the message naming file, case and dataset).
+// 2 bad input (with the message naming file, case and dataset). Both read files from elsewhere,
+// so each runs whole in a contained child (contain.hpp).
 #include <algorithm>
 #include <iomanip>
 #include <nlohmann/json.hpp>
@@ -7,9 +8,11 @@
 #include <set>
 
 #include "compare_case.hpp"
+#include "contain.hpp"
 #include "golden_schema.hpp"
 #include "mqa/compare.hpp"
 #include "mqa/golden_cli.hpp"
+#include "read_candidate.hpp"
 
 namespace mqa::golden {
 namespace {
@@ -76,15 +79,13 @@ int bad_input(const std::exception& e, bool json, nlohmann::json j, std::ostream
   return 2;
 }
 
-}  // namespace
-
-int verify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
+int verify_here(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
   nlohmann::json j = {{"golden", o.golden}, {"candidate", o.candidate}};
   try {
     const ReadOptions ro{true, true, o.unchecked};
     const File g = read_file(o.golden, ro);
     if (g.kind != FileKind::golden) throw GoldenError(o.golden, "", "", std::string("kind = ") + to_string(g.kind) + "; expected a golden file");
-    const File c = read_file(o.candidate, ro);
+    const File c = read_candidate(o.candidate, ro, g);  // its declared sizes bounded by the golden's
     if (c.kind != FileKind::candidate)
       throw GoldenError(o.candidate, "", "", std::string("kind = ") + to_string(c.kind) +
                                                  "; expected a candidate file (use `golden diff` for two goldens)");
@@ -125,7 +126,7 @@ int verify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
   }
 }
 
-int diff(const DiffOptions& o, std::ostream& out, std::ostream& err) {
+int diff_here(const DiffOptions& o, std::ostream& out, std::ostream& err) {
   nlohmann::json j = {{"a", o.a}, {"b", o.b}};
   try {
     const ReadOptions ro{true, true, o.unchecked};
@@ -191,6 +192,33 @@ int diff(const DiffOptions& o, std::ostream& out, std::ostream& err) {
   } catch (const std::exception& e) {
     return bad_input(e, o.json, j, out, err);
   }
+}
+
+}  // namespace
+
+int verify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
+  double ratio = -1;  // the child's worst ratio comes back through run_contained's extra
+  VerifyOptions inner = o;
+  if (o.worst_ratio) inner.worst_ratio = &ratio;
+  const nlohmann::json j = {{"golden", o.golden}, {"candidate", o.candidate}};
+  auto failed = [&](const std::string& why, std::ostream& fo, std::ostream& fe) {
+    return bad_input(std::runtime_error(why), o.json, j, fo, fe);
+  };
+  const int rc = run_contained(
+      "golden verify", {o.golden, o.candidate}, out, err,
+      [&](std::ostream& co, std::ostream& ce) { return verify_here(inner, co, ce); }, failed,
+      o.worst_ratio ? &ratio : nullptr);
+  if (o.worst_ratio) *o.worst_ratio = ratio;
+  return rc;
+}
+
+int diff(const DiffOptions& o, std::ostream& out, std::ostream& err) {
+  const nlohmann::json j = {{"a", o.a}, {"b", o.b}};
+  auto failed = [&](const std::string& why, std::ostream& fo, std::ostream& fe) {
+    return bad_input(std::runtime_error(why), o.json, j, fo, fe);
+  };
+  return run_contained("golden diff", {o.a, o.b}, out, err,
+                       [&](std::ostream& co, std::ostream& ce) { return diff_here(o, co, ce); }, failed);
 }
 
 }  // namespace mqa::golden

@@ -1,9 +1,10 @@
 // The file-level checksum header (512-byte HDF5 user block, see golden.hpp and SCHEMA.md):
-// written after HDF5 has closed the file, checked before HDF5 opens it.
+// made from the in-memory image the writer is about to write, checked before HDF5 opens a file.
 #include <cstdio>
 #include <vector>
 
 #include "golden_schema.hpp"
+#include "safe_write.hpp"
 
 namespace mqa::golden {
 namespace {
@@ -21,16 +22,10 @@ std::pair<std::string, int64_t> hash_after_user_block(std::FILE* f) {
 
 }  // namespace
 
-// Writes the user block header of a closed HDF5 file created with a 512-byte user block.
-void stamp_user_block(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "r+b");
-  if (!f) throw GoldenError(path, "", "", "cannot reopen to write the file checksum");
-  const auto [hex, n] = hash_after_user_block(f);
-  std::string head = std::string(kUserBlockMagic) + "sha256 " + hex + "\nbytes " + std::to_string(n) + "\n";
+std::string user_block_for(std::span<const uint8_t> body) {
+  std::string head = std::string(kUserBlockMagic) + "sha256 " + sha256_hex(body) + "\nbytes " + std::to_string(body.size()) + "\n";
   head.resize(size_t(kUserBlockBytes), '\0');
-  std::fseek(f, 0, SEEK_SET);
-  const bool ok = std::fwrite(head.data(), 1, head.size(), f) == head.size();
-  if (std::fclose(f) != 0 || !ok) throw GoldenError(path, "", "", "cannot write the file checksum");
+  return head;
 }
 
 // Checks the user block header. Throws on truncation or corruption, and when the file has no

@@ -1,21 +1,30 @@
 // HDF5 reader and writer of golden and candidate files (schema v1). Every HDF5 exception is
 // caught here and turned into a GoldenError that names the file, the case and the dataset.
+// The reader checks structure and declared sizes before it reads data (h5guard.hpp); the writer
+// builds the file in memory and hands the bytes to write_atomically (safe_write.hpp).
 #include <H5Cpp.h>
-#include <unistd.h>
+#include <H5PLpublic.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <optional>
 
+#include "contain.hpp"
 #include "golden_schema.hpp"
+#include "h5guard.hpp"
+#include "read_candidate.hpp"
+#include "safe_write.hpp"
 
 namespace mqa::golden {
 namespace {
 
 // Silences HDF5's automatic error-stack printing: we report every failure ourselves, once.
+// Also turns off filter plugins: a file must not make HDF5 load code (the schema needs only the
+// built-in deflate and shuffle).
 void silence_hdf5() {
   H5::Exception::dontPrint();
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  H5PLset_loading_state(0);
 }
 
 const H5::PredType& file_type(DType t) {
@@ -40,17 +49,38 @@ const H5::PredType& mem_type(DType t) {
   return H5::PredType::NATIVE_UINT8;
 }
 
+// Whether the HDF5 error stack of the failure just thrown holds an allocation failure (then the
+// message says what the memory limit was; any other failure is the file's).
+bool hdf5_out_of_memory() {
+  bool found = false;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD,
+           [](unsigned, const H5E_error2_t* e, void* data) -> herr_t {
+             if (e->maj_num == H5E_RESOURCE) *static_cast<bool*>(data) = true;
+             return 0;
+           },
+           &found);
+  return found;
+}
+
 // ---- attributes ----
+// Every object the writer creates is closed explicitly: close() throws on failure, where the C++
+// API's destructors only print it (issue 13: 202 "H5Dclose failed" lines, then a bad file).
 void put(H5::H5Object& o, const char* name, const std::string& v) {
   H5::StrType st(H5::PredType::C_S1, H5T_VARIABLE);
   st.setCset(H5T_CSET_UTF8);
-  o.createAttribute(name, st, H5::DataSpace(H5S_SCALAR)).write(st, v);
+  H5::Attribute a = o.createAttribute(name, st, H5::DataSpace(H5S_SCALAR));
+  a.write(st, v);
+  a.close();
 }
 void put(H5::H5Object& o, const char* name, int64_t v) {
-  o.createAttribute(name, H5::PredType::STD_I64LE, H5::DataSpace(H5S_SCALAR)).write(H5::PredType::NATIVE_INT64, &v);
+  H5::Attribute a = o.createAttribute(name, H5::PredType::STD_I64LE, H5::DataSpace(H5S_SCALAR));
+  a.write(H5::PredType::NATIVE_INT64, &v);
+  a.close();
 }
 void put_u64(H5::H5Object& o, const char* name, uint64_t v) {
-  o.createAttribute(name, H5::PredType::STD_U64LE, H5::DataSpace(H5S_SCALAR)).write(H5::PredType::NATIVE_UINT64, &v);
+  H5::Attribute a = o.createAttribute(name, H5::PredType::STD_U64LE, H5::DataSpace(H5S_SCALAR));
+  a.write(H5::PredType::NATIVE_UINT64, &v);
+  a.close();
 }
 
 // Reading context, so that every message names where it happened.
@@ -188,6 +218,7 @@ void put_dataset(H5::Group& g, const std::string& name, const Array& a) {
   if (!a.encoding.empty()) put(ds, "encoding", a.encoding);
   if (!a.compare.empty()) put(ds, "compare", a.compare);
   put(ds, kChecksumAlgorithm, sha256_hex(a.bytes));
+  ds.close();
 }
 
 std::optional<DType> dtype_from_h5(const H5::DataSet& ds, std::string& described) {
@@ -213,21 +244,28 @@ std::optional<DType> dtype_from_h5(const H5::DataSet& ds, std::string& described
   return std::nullopt;
 }
 
-Array get_dataset(const H5::Group& g, const std::string& name, FileKind kind, bool verify, bool unchecked, const Where& w) {
+// `bound` (from the case attributes or the golden), the file's size and the case's running byte
+// count limit what the dataset may declare (h5guard.hpp).
+Array get_dataset(const H5::Group& g, const std::string& name, FileKind kind, const ReadOptions& opt,
+                  const ElementBound& bound, int64_t file_bytes, int64_t& case_bytes, const Where& w) {
+  const bool verify = opt.verify_checksums, unchecked = opt.unchecked;
   H5::DataSet ds = g.openDataSet(name);
+  const GuardWhere gw{w.file, w.case_name, w.dataset};
+  const bool deflated = check_storage(ds.getId(), gw);  // before anything reads its data
   Array a;
   std::string described;
   const DatasetSpec* spec = find_spec(name);
   const std::optional<DType> dt = dtype_from_h5(ds, described);
   if (!dt) w.fail("dtype " + described + (spec ? std::string(", expected ") + to_string(spec->dtype) : std::string()));
   a.dtype = *dt;
-  H5::DataSpace space = ds.getSpace();
-  const int rank = space.getSimpleExtentNdims();
-  std::vector<hsize_t> dims(size_t(rank > 0 ? rank : 0));
-  if (rank > 0) space.getSimpleExtentDims(dims.data());
-  a.shape.assign(dims.begin(), dims.end());
+  a.shape = check_declared_size(ds.getId(), size_of(a.dtype), bound, deflated, file_bytes, case_bytes, gw);
   a.bytes.resize(size_t(a.elements() * size_of(a.dtype)));
-  if (!a.bytes.empty()) ds.read(a.bytes.data(), mem_type(a.dtype));
+  try {
+    if (!a.bytes.empty()) ds.read(a.bytes.data(), mem_type(a.dtype));
+  } catch (const H5::Exception&) {  // the error stack is intact only here, before another HDF5 call
+    if (hdf5_out_of_memory()) w.fail("HDF5 ran out of memory reading it" + reader_memory_note());
+    throw;
+  }
   const std::string role = get_str(ds, "role", kind != FileKind::candidate, w, "output");
   if (role == "input") a.role = Role::input;
   else if (role == "output") a.role = Role::output;
@@ -255,55 +293,62 @@ std::string generator_version() {
 #endif
 }
 
-void write_file(const std::string& path, const File& f) {
-  silence_hdf5();
-  for (const Case& c : f.cases) validate_case(c, f.kind, path);
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  try {
-    {
-      H5::FileCreatPropList fcpl;
-      fcpl.setUserblock(hsize_t(kUserBlockBytes));
-      H5::H5File h(tmp, H5F_ACC_TRUNC, fcpl);
-      put(h, "schema", std::string(kSchemaName));
-      put(h, "schema_version", int64_t(f.schema_version));
-      put(h, "kind", std::string(to_string(f.kind)));
-      put(h, "generator", f.generator);
-      put(h, "generator_version", f.generator_version);
-      put(h, "checksum_algorithm", std::string(kChecksumAlgorithm));
-      H5::Group cases = h.createGroup("cases");
-      for (const Case& c : f.cases) {
-        H5::Group g = cases.createGroup(c.name);
-        if (f.kind != FileKind::candidate) put_info(g, c.info);
-        for (const auto& [name, a] : c.data) put_dataset(g, name, a);
-      }
-    }
-    stamp_user_block(tmp);
-    std::filesystem::rename(tmp, path);
-  } catch (const H5::Exception& e) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw GoldenError(path, "", "", "HDF5 write failed: " + e.getDetailMsg());
-  } catch (...) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw;
+namespace {
+
+// The whole file, built by HDF5 in memory (core driver, no backing store): HDF5 never writes to
+// the disk, so a full disk cannot leave it with objects it fails to close and a file it then
+// flushes at exit; every byte reaches the disk through write_atomically. The image is the file
+// from the superblock on (what follows the user block), byte for byte what the sec2 driver writes.
+std::vector<uint8_t> file_image(const std::string& label, const File& f) {
+  H5::FileCreatPropList fcpl;
+  fcpl.setUserblock(hsize_t(kUserBlockBytes));
+  H5::FileAccPropList fapl;
+  fapl.setCore(size_t(1) << 20, false);
+  H5::H5File h(label, H5F_ACC_TRUNC, fcpl, fapl);
+  put(h, "schema", std::string(kSchemaName));
+  put(h, "schema_version", int64_t(f.schema_version));
+  put(h, "kind", std::string(to_string(f.kind)));
+  put(h, "generator", f.generator);
+  put(h, "generator_version", f.generator_version);
+  put(h, "checksum_algorithm", std::string(kChecksumAlgorithm));
+  H5::Group cases = h.createGroup("cases");
+  for (const Case& c : f.cases) {
+    H5::Group g = cases.createGroup(c.name);
+    if (f.kind != FileKind::candidate) put_info(g, c.info);
+    for (const auto& [name, a] : c.data) put_dataset(g, name, a);
+    g.close();
   }
+  cases.close();
+  h.flush(H5F_SCOPE_GLOBAL);
+  const ssize_t n = H5Fget_file_image(h.getId(), nullptr, 0);
+  std::vector<uint8_t> image(size_t(n > 0 ? n : 0));
+  if (n <= 0 || H5Fget_file_image(h.getId(), image.data(), image.size()) != n)
+    throw H5::FileIException("H5Fget_file_image", "cannot take the in-memory file's image");
+  h.close();
+  if (write_fault_at("hdf5"))
+    throw H5::FileIException("H5File::close", "H5Fclose failed (test hook MQA_TEST_WRITE_FAIL_AT=hdf5)");
+  return image;
 }
 
-File read_file(const std::string& path, const ReadOptions& opt) {
+File read_impl(const std::string& path, const ReadOptions& opt, const File* golden) {
   silence_hdf5();
   Where w{path, "", ""};
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) w.fail("no such file");
   if (opt.verify_checksums) check_user_block(path, opt.unchecked);
-  try {
-    if (!H5::H5File::isHdf5(path)) w.fail("not an HDF5 file");
-  } catch (const H5::Exception&) {
-    w.fail("not an HDF5 file");
-  }
+  const int64_t file_bytes = int64_t(std::filesystem::file_size(path, ec));
+  if (ec) w.fail("cannot read its size: " + ec.message());
   File f;
   try {
+    reading_file(path);  // contained: the parent learns which file this is (and the test hook fires)
+    bool hdf5 = false;
+    try {
+      hdf5 = H5::H5File::isHdf5(path);
+    } catch (const H5::Exception&) {
+    }
+    if (!hdf5) w.fail("not an HDF5 file");
     H5::H5File h(path, H5F_ACC_RDONLY);
+    check_links(h.getId(), "/", GuardWhere{path, "", ""});
     const std::string schema = get_str(h, "schema", true, w);
     if (schema != kSchemaName) w.fail("attribute schema = '" + schema + "', expected '" + kSchemaName + "'");
     f.schema_version = get_i32(h, "schema_version", true, w);
@@ -321,6 +366,7 @@ File read_file(const std::string& path, const ReadOptions& opt) {
     if (algo != kChecksumAlgorithm) w.fail("checksum_algorithm '" + algo + "' is not supported (expected sha256)");
     if (!h.nameExists("cases")) w.fail("group /cases missing");
     H5::Group cases = h.openGroup("cases");
+    check_links(cases.getId(), "/cases", GuardWhere{path, "", ""});
     for (hsize_t ci = 0; ci < cases.getNumObjs(); ++ci) {
       Case c;
       c.name = cases.getObjnameByIdx(ci);
@@ -328,12 +374,17 @@ File read_file(const std::string& path, const ReadOptions& opt) {
       w.dataset.clear();
       if (cases.childObjType(c.name) != H5O_TYPE_GROUP) w.fail("not a group");
       H5::Group g = cases.openGroup(c.name);
+      check_links(g.getId(), "/cases/" + c.name, GuardWhere{path, c.name, ""});
       c.info = get_info(g, f.kind != FileKind::candidate, w);
+      const Case* answers = golden ? golden->find(c.name) : nullptr;
+      int64_t case_bytes = 0;
       for (hsize_t di = 0; di < g.getNumObjs(); ++di) {
         const std::string name = g.getObjnameByIdx(di);
         w.dataset = name;
         if (g.childObjType(name) != H5O_TYPE_DATASET) w.fail("not a dataset");
-        c.data.emplace(name, get_dataset(g, name, f.kind, opt.verify_checksums, opt.unchecked, w));
+        const ElementBound bound =
+            f.kind == FileKind::candidate ? bound_from_golden(answers, name) : bound_from_attributes(name, c.info);
+        c.data.emplace(name, get_dataset(g, name, f.kind, opt, bound, file_bytes, case_bytes, w));
       }
       w.dataset.clear();
       if (opt.validate) validate_case(c, f.kind, path);
@@ -342,9 +393,31 @@ File read_file(const std::string& path, const ReadOptions& opt) {
   } catch (const H5::Exception& e) {
     w.fail("HDF5 read failed (truncated or corrupt file?): " + e.getDetailMsg());
   } catch (const std::bad_alloc&) {
-    w.fail("dataset too large to read (corrupt header?)");
+    w.fail("out of memory while reading: a malformed file" + reader_memory_note());
   }
   return f;
+}
+
+}  // namespace
+
+void write_file(const std::string& path, const File& f) {
+  silence_hdf5();
+  for (const Case& c : f.cases) validate_case(c, f.kind, path);
+  std::vector<uint8_t> image;
+  try {
+    image = file_image(path + ".in-memory", f);
+  } catch (const H5::Exception& e) {
+    throw GoldenError(path, "", "",
+                      "HDF5 write failed: " + e.getDetailMsg() + "; nothing was written to disk, the old file (if any) is kept");
+  }
+  const std::string head = user_block_for(image);
+  write_atomically(path, {reinterpret_cast<const uint8_t*>(head.data()), head.size()}, image);
+}
+
+File read_file(const std::string& path, const ReadOptions& opt) { return read_impl(path, opt, nullptr); }
+
+File read_candidate(const std::string& path, const ReadOptions& opt, const File& golden) {
+  return read_impl(path, opt, &golden);
 }
 
 }  // namespace mqa::golden
