@@ -6,11 +6,10 @@
 #   2. the device tests (bit-exact device vs reference; they skip without a GPU);
 #   3. the bit-exact sweep: random cases over every shape of the issue + the deployed
 #      DeepSeek-V3.2 decode shapes up to L = $DEPLOYED_L, sentinels, table of mismatches;
-#      then the opt-in wgmma kernel (MQA_FAST_KERNEL=wgmma) and the earlier mma.sync kernels
-#      (lean2, lean1, mma1) through logits sweeps;
+#      then the fallback kernel forced (MQA_FAST_KERNEL=lean2) through a logits sweep;
 #   4. compute-sanitizer memcheck on a smaller sweep, racecheck on the logits kernels;
-#   5. the device benchmark (paged logits vs measured copy bandwidth): the default mma.sync
-#      kernel (tw1), the earlier ones (MQA_FAST_KERNEL=lean2, lean1, mma1) and the opt-in wgmma kernel;
+#   5. the device benchmark (paged logits vs measured copy bandwidth): the default kernel (tw3)
+#      and its fallback (MQA_FAST_KERNEL=lean2);
 #   6. the fuzz campaign against the HIP kernels (mqa-harness fuzz --kernel builtin-hip); the
 #      harness is built here with the rest, else taken from $PREBUILT (with $PREBUILT/lib on
 #      LD_LIBRARY_PATH for its HDF5 libraries, if this machine lacks them).
@@ -61,6 +60,7 @@ else
   if [[ -n "$prebuilt" ]]; then
     bin_sweep=$prebuilt/device_sweep bin_bench=$prebuilt/device_bench bin_test=$prebuilt/test_device
     note "using prebuilt binaries from $prebuilt"
+    [[ -d "$prebuilt/lib" ]] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$prebuilt/lib"
   else
     status=1
   fi
@@ -89,14 +89,10 @@ fi
 
 # ---- 3. sweep ----
 [[ -n "$bin_sweep" ]] && run_step sweep 300 "$bin_sweep" --cases "$cases" --deployed-L "$deployed_l"
-# The opt-in Hopper wgmma kernel (MQA_FAST_KERNEL=wgmma) must stay bit-exact too.
-[[ -n "$bin_sweep" ]] && MQA_FAST_KERNEL=wgmma run_step sweep_wgmma 300 "$bin_sweep" --cases "$((cases / 2))" \
+# The fallback kernel (lean2: heads 128, small pages, unaligned copies) forced everywhere.
+[[ -n "$bin_sweep" ]] && MQA_FAST_KERNEL=lean2 run_step sweep_lean 300 "$bin_sweep" --cases "$((cases / 2))" \
   --logits-only --deployed-L 16384
-
-# The earlier mma.sync kernels stay selectable (MQA_FAST_KERNEL=lean2 | lean1 | mma1) and bit-exact.
-[[ -n "$bin_sweep" ]] && run_step sweep_alt 300 bash -c "MQA_FAST_KERNEL=lean2 '$bin_sweep' --cases 60 --logits-only \
-  --deployed-L 0 && MQA_FAST_KERNEL=lean1 '$bin_sweep' --cases 60 --logits-only \
-  --deployed-L 0 && MQA_FAST_KERNEL=mma1 '$bin_sweep' --cases 60 --logits-only --deployed-L 0"
+# (An unknown MQA_FAST_KERNEL is refused: test_device's KernelChoiceDeathTest, step 2.)
 
 # ---- 4. sanitizers (one log) ----
 if [[ $quick -eq 0 && -n "$bin_sweep" ]] && command -v compute-sanitizer >/dev/null; then
@@ -105,10 +101,10 @@ if [[ $quick -eq 0 && -n "$bin_sweep" ]] && command -v compute-sanitizer >/dev/n
       '$bin_sweep' --cases ${RACE_CASES:-24} --logits-only --deployed-L 0"
 fi
 
-# ---- 5. benchmark (default kernel, then the earlier mma.sync kernels and the opt-in wgmma one) ----
-[[ -n "$bin_bench" ]] && run_step bench 300 bash -c "'$bin_bench' --reps 40 && \
-  for k in lean2 lean1 mma1 wgmma; do echo && echo \"fast kernel MQA_FAST_KERNEL=\$k:\" && \
-  MQA_FAST_KERNEL=\$k '$bin_bench' --reps 40 --fast-only | sed -n '/^layout/,/^\$/p'; done"
+# ---- 5. benchmark (the default kernel, then its fallback forced) ----
+[[ -n "$bin_bench" ]] && run_step bench 300 bash -c "'$bin_bench' --reps 40 && echo && \
+  echo 'fast kernel MQA_FAST_KERNEL=lean2:' && MQA_FAST_KERNEL=lean2 '$bin_bench' --reps 40 --fast-only | \
+  sed -n '/^layout/,/^\$/p'"
 
 # ---- 6. fuzz campaign against the HIP kernels (repro files, if any, land in $out) ----
 [[ -n "$bin_harness" ]] && run_step fuzz 400 "$bin_harness" fuzz --kernel builtin-hip --cases "${FUZZ_CASES:-1500}" \
@@ -122,7 +118,7 @@ for f in test_device test_kut; do
   [[ -f "$out/$f.log" ]] && echo "$f: $(grep -E '^\[ +(PASSED|FAILED|SKIPPED) +\] [0-9]+ tests?' "$out/$f.log" | tr '\n' ' ')"
 done
 [[ -f "$out/sanitizers.log" ]] && grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/sanitizers.log"
-for f in sweep sweep_wgmma sweep_alt; do
+for f in sweep sweep_lean; do
   [[ -f "$out/$f.log" ]] && { echo; echo "$f:"; sed -n '/^op \/ path/,$p' "$out/$f.log"; }
 done
 [[ -f "$out/bench.log" ]] && { echo; cat "$out/bench.log"; }

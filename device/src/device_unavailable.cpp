@@ -12,6 +12,7 @@ constexpr const char* kWhy = "no GPU: this build has no device code (configure w
 DeviceStatus device_status() { return DeviceStatus{false, kWhy, {}}; }
 bool fast_path_compiled() { return false; }
 bool fast_path_fits(int32_t, int32_t) { return false; }
+std::string chosen_logits_kernel(LogitsPath, int32_t, int32_t, bool) { throw DeviceError(kWhy); }
 
 void quantize_and_cache(const PagedCacheLayout&, uint8_t*, std::span<const float>, std::span<const int64_t>,
                         const QuantParams&) {

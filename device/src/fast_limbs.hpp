@@ -1,5 +1,6 @@
-// NVIDIA-only pieces shared by the two fast logits kernels (mma.sync in logits_fast.hip,
-// wgmma in logits_wgmma.hip): the fp8 -> int8-limb table, the limb transpose, cp.async.
+// NVIDIA-only pieces shared by the two fast logits kernels (the lean kernel in logits_fast.hip,
+// the token-warp kernel in fast_token_warps.hpp): the fp8 -> int8-limb table, the limb
+// transpose, the nine-MMA step of the exact dot and its exact sum, cp.async.
 // Empty on other platforms.
 #pragma once
 #include <cstdint>
@@ -43,6 +44,39 @@ __device__ inline void mma_s8(int32_t c[4], const uint32_t a[4], const uint32_t 
   asm("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
       : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+// One k-step kk of the exact dot for NT n-tiles: the nine limb-pair products A_a x B_b, each into
+// the accumulator of its shift group 7*(a+b) (acc[u][a+b]). Five, then four, each round over all
+// NT tiles, so consecutive MMAs feed different accumulators and the tiles' chains interleave.
+template <int NT, int KS>
+__device__ inline void mma_limb_step(int32_t (&acc)[NT][5][4], const uint32_t (&A)[3][KS][4], int kk,
+                                     const uint32_t (&B)[NT][3][2]) {
+#pragma unroll
+  for (int u = 0; u < NT; ++u) {
+    mma_s8(acc[u][0], A[0][kk], B[u][0]);
+    mma_s8(acc[u][1], A[0][kk], B[u][1]);
+    mma_s8(acc[u][2], A[0][kk], B[u][2]);
+    mma_s8(acc[u][3], A[1][kk], B[u][2]);
+    mma_s8(acc[u][4], A[2][kk], B[u][2]);
+  }
+#pragma unroll
+  for (int u = 0; u < NT; ++u) {
+    mma_s8(acc[u][1], A[1][kk], B[u][0]);
+    mma_s8(acc[u][2], A[1][kk], B[u][1]);
+    mma_s8(acc[u][3], A[2][kk], B[u][1]);
+    mma_s8(acc[u][2], A[2][kk], B[u][0]);
+  }
+}
+
+// The exact dot of C element e from its five shift-group sums: U + 2^14 * T (Horner). With
+// |L0|, |L1| <= 127, |L2| <= 15 and 128 terms: |acc0| <= 2.1e6, |acc1| <= 4.2e6, |acc2| <= 2.6e6,
+// |acc3| <= 4.9e5, |acc4| <= 2.9e4, so |T| <= 5.4e8 and |U| <= 5.4e8 stay inside int32; one
+// 32x32+64 multiply-add joins them.
+__device__ inline int64_t exact_limb_sum(const int32_t (&acc)[5][4], int e) {
+  const int32_t T = acc[2][e] + 128 * (acc[3][e] + 128 * acc[4][e]);
+  const int32_t U = acc[0][e] + 128 * acc[1][e];
+  return int64_t(T) * 16384 + U;
 }
 
 // Asynchronous global -> shared copies (sm_80+), so the next tile's loads overlap this tile's math.

@@ -1,4 +1,4 @@
-// The token-warp mma.sync logits kernel (`tw1`, NVIDIA only; included by logits_fast.hip).
+// The token-warp mma.sync logits kernel (`tw3`, the default; NVIDIA only; included by logits_fast.hip).
 // Same exact int8-limb arithmetic as the lean kernels (see logits_fast.hip), arranged the other
 // way round: the mma M dimension is 16 TOKENS and N is 8 HEADS. Every warp of a block owns its
 // own 16 tokens of each 64-token step and all heads of the row, so
@@ -90,7 +90,7 @@ __device__ inline uint32_t tw_build_q_slot_words(TokenWarpShared<KS, kH>& sh, in
   sh.qf2[nt][kk][ln] = make_uint2(wv[0][2], wv[1][2]);
   return nan;
 }
-// q words from possibly unaligned bytes (tw1's loads).
+// q words from possibly unaligned bytes (a q row not 4-byte aligned).
 template <int KS>
 __device__ inline void tw_q_words_bytes(const uint8_t* q, int idx, uint32_t x[2]) {
 #pragma unroll
@@ -105,11 +105,10 @@ __device__ inline void tw_q_words_aligned(const uint8_t* q, int idx, uint32_t x[
   for (int b = 0; b < 2; ++b) x[b] = *reinterpret_cast<const uint32_t*>(tw_q_word_ptr<KS>(q, idx, b));
 }
 
-// kVariant 0 = tw1; 1 = tw2: the q-limb build unrolled at compile time with 4-byte q loads, so a
-// thread's q loads are all in flight at once instead of one slot's loads per global round trip;
-// 2 = tw3: tw2 with the q loads issued before the block's first barrier, so their round trip
-// overlaps the block-table, weight and limb-table set-up instead of following it.
-template <int KS, int kH, class Tokens, int kVariant>
+// The q-limb build is unrolled at compile time with 4-byte q loads issued before the block's
+// first barrier, so their round trip overlaps the block-table, weight and limb-table set-up
+// (tw3; tw1 and tw2, which loaded q later, are in git history and device/README.md's log).
+template <int KS, int kH, class Tokens>
 __global__ void __launch_bounds__(32 * kTwWarps, 4) logits_token_warp_kernel(LogitsDeviceArgs a, Tokens tokens) {
   using Shared = TokenWarpShared<KS, kH>;
   constexpr int D = 32 * KS, kNTiles = Shared::kNTiles, kRawRow = Shared::kRawRow, kThreads = 32 * kTwWarps;
@@ -133,7 +132,7 @@ __global__ void __launch_bounds__(32 * kTwWarps, 4) logits_token_warp_kernel(Log
   const uint8_t* q = a.q + int64_t(r) * kH * D;
   const bool q_aligned = (reinterpret_cast<uintptr_t>(q) & 3u) == 0;
   uint32_t qx[kQIters][2];
-  if (kVariant == 2 && q_aligned)
+  if (q_aligned)
 #pragma unroll
     for (int j = 0; j < kQIters; ++j)
       if (kQSlots % kThreads == 0 || tid + j * kThreads < kQSlots) tw_q_words_aligned<KS>(q, tid + j * kThreads, qx[j]);
@@ -151,13 +150,11 @@ __global__ void __launch_bounds__(32 * kTwWarps, 4) logits_token_warp_kernel(Log
   }
 
   uint32_t q_nan = 0;
-  if (kVariant >= 1 && q_aligned) {
+  if (q_aligned) {
 #pragma unroll
     for (int j = 0; j < kQIters; ++j)
-      if (kQSlots % kThreads == 0 || tid + j * kThreads < kQSlots) {
-        if (kVariant == 1) tw_q_words_aligned<KS>(q, tid + j * kThreads, qx[j]);
+      if (kQSlots % kThreads == 0 || tid + j * kThreads < kQSlots)
         q_nan |= tw_build_q_slot_words<KS, kH>(sh, tid + j * kThreads, qx[j]);
-      }
   } else {
     for (int idx = tid; idx < kQSlots; idx += kThreads) {
       uint32_t x[2];
@@ -240,22 +237,7 @@ __global__ void __launch_bounds__(32 * kTwWarps, 4) logits_token_warp_kernel(Log
           B[u][0][0] = b01.x, B[u][0][1] = b01.y, B[u][1][0] = b01.z, B[u][1][1] = b01.w;
           B[u][2][0] = b2.x, B[u][2][1] = b2.y;
         }
-        // A = k limbs (j), B = q limbs (i); group 7*(i+j), consecutive MMAs feed different accumulators.
-#pragma unroll
-        for (int u = 0; u < 2; ++u) {
-          mma_s8(acc[u][0], A[0][kk], B[u][0]);
-          mma_s8(acc[u][1], A[0][kk], B[u][1]);
-          mma_s8(acc[u][2], A[0][kk], B[u][2]);
-          mma_s8(acc[u][3], A[1][kk], B[u][2]);
-          mma_s8(acc[u][4], A[2][kk], B[u][2]);
-        }
-#pragma unroll
-        for (int u = 0; u < 2; ++u) {
-          mma_s8(acc[u][1], A[1][kk], B[u][0]);
-          mma_s8(acc[u][2], A[1][kk], B[u][1]);
-          mma_s8(acc[u][3], A[2][kk], B[u][1]);
-          mma_s8(acc[u][2], A[2][kk], B[u][0]);
-        }
+        mma_limb_step<2, KS>(acc, A, kk, B);
       }
       float t[2][4];
 #pragma unroll
@@ -264,10 +246,7 @@ __global__ void __launch_bounds__(32 * kTwWarps, 4) logits_token_warp_kernel(Log
         const float2 wh = *reinterpret_cast<const float2*>(&sh.w[nt_pair[u] * 8 + 2 * tig]);
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          // Exact sum = U + 2^14 * T (bounds: see logits_fast.hip).
-          const int32_t T = acc[u][2][e] + 128 * (acc[u][3][e] + 128 * acc[u][4][e]);
-          const int32_t U = acc[u][0][e] + 128 * acc[u][1][e];
-          const int64_t sum = int64_t(T) * 16384 + U;
+          const int64_t sum = exact_limb_sum(acc[u], e);
           t[u][e] = head_term_finite(mul_rn(__ll2float_rn(sum), unit2), (e & 1) ? wh.y : wh.x);
         }
       }

@@ -12,8 +12,6 @@
 // w + W*m (m = 0..15) as the 16 rows of its mma A operand (registers, all of D), so that the
 // steps H/2 .. W of the head tree stay inside the warp (rows m, m+8 in one thread; then lanes
 // xor 16, 8, 4) and only the steps W/2 .. 1 cross warps, through shared memory.
-#include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include "device_common.hpp"
@@ -40,8 +38,7 @@ struct FastShared {
   uint32_t lut[256];
   int32_t pages[kMaxChunkPages];  // block-table entries of [lo, hi) (PagedTokens)
   float part[kMaxWarps][kTN];          // per-warp head-tree partials
-  uint8_t tok_nan[kTN];
-  alignas(8) uint8_t piece_nan[kTN * 8];  // kLean >= 2: NaN flag of each 16-code piece of each token
+  alignas(8) uint8_t piece_nan[kTN * 8];  // NaN flag of each 16-code piece of each token
 };
 
 // Any of the N NaN flags of one token's pieces (N = 2, 4 or 8 bytes, aligned to N).
@@ -57,41 +54,17 @@ __device__ inline bool any_piece_nan(const uint8_t* p) {
   }
 }
 
-// Start copying tile [tile, tile + n) of row r into buffer `buf` (zeros past n).
-template <int KS, class Tokens>
-__device__ void issue_tile(FastShared<KS>& sh, int buf, const Tokens& tokens, int32_t r, int64_t tile, int n, int64_t lo) {
-  constexpr int D = 32 * KS, kChunks16 = D / 16;
-  const int tid = int(threadIdx.x), nthreads = int(blockDim.x);
-  for (int idx = tid; idx < kTN * kChunks16; idx += nthreads) {
-    const int x = idx / kChunks16, c = idx % kChunks16;
-    uint8_t* dst = &sh.raw[buf][x * D + c * 16];
-    if (x >= n) {
-      *reinterpret_cast<uint4*>(dst) = make_uint4(0u, 0u, 0u, 0u);
-    } else if (tokens.vector_ok) {
-      cp_async16(dst, tokens.values_cached(r, tile + x, c * 16, sh.pages, lo));
-    } else {
-      const uint8_t* p = tokens.values_cached(r, tile + x, c * 16, sh.pages, lo);
-      for (int i = 0; i < 16; ++i) dst[i] = p[i];
-    }
-  }
-  for (int x = tid; x < kTN; x += nthreads) {
-    if (x < n) cp_async4(&sh.raw_scale[buf][x], tokens.scale_cached(r, tile + x, sh.pages, lo));
-    else sh.raw_scale[buf][x] = 0.0f;
-  }
-  cp_async_commit();
-}
-
-// The same copy without divisions (lean kernels): thread tid always copies byte piece
-// tid % kChunks16 (its offset `piece` computed once), of tokens tid / kChunks16 + k * step; the
-// thread of piece 0 also copies the token's scale from the same page address.
-// kLean >= 2: where tokens.direct_ok(), a fixed trip count and zero-filling copies instead of
-// branches, so the unrolled iterations' address arithmetic overlaps.
-template <int KS, int kThreads, int kLean, class Tokens>
-__device__ void issue_tile_lean(FastShared<KS>& sh, int buf, const Tokens& tokens, int32_t r, int64_t tile, int n,
+// Start copying tile [tile, tile + n) of row r into buffer `buf` (zeros past n), without
+// divisions: thread tid always copies byte piece tid % kChunks16 (its offset `piece` computed
+// once), of tokens tid / kChunks16 + k * step; the thread of piece 0 also copies the token's scale
+// from the same page address. Where tokens.direct_ok(), a fixed trip count and zero-filling
+// copies instead of branches, so the unrolled iterations' address arithmetic overlaps.
+template <int KS, int kThreads, class Tokens>
+__device__ void issue_tile(FastShared<KS>& sh, int buf, const Tokens& tokens, int32_t r, int64_t tile, int n,
                                 const typename Tokens::BlockCursor& bc, int64_t piece) {
   constexpr int D = 32 * KS, kChunks16 = D / 16, step = kThreads / kChunks16;
   const int tid = int(threadIdx.x), c = tid % kChunks16;
-  if constexpr (kLean >= 2 && step <= kTN && kTN % step == 0) {
+  if constexpr (step <= kTN && kTN % step == 0) {
     if (tokens.direct_ok()) {
       const int x0 = tid / kChunks16;  // < step: every x below is < kTN
 #pragma unroll
@@ -127,27 +100,24 @@ __device__ void issue_tile_lean(FastShared<KS>& sh, int buf, const Tokens& token
   cp_async_commit();
 }
 
-// Block-level minimum for __launch_bounds__: lean kernels with kW >= 2 are held to 128 registers
-// (16 / kW blocks of 32 * kW threads fill the register file): more would drop the 4 blocks per SM
-// that shared memory allows for heads = 64. 0: no minimum (the first kernel's bounds, unchanged).
-constexpr int lean_min_blocks(int w) { return w > 1 ? 16 / w : (w == 1 ? 4 : 0); }
+// Block-level minimum for __launch_bounds__: with kW >= 2 warps a block is held to 128 registers
+// a thread (16 / kW blocks of 32 * kW threads fill the register file): more would drop the 4
+// blocks per SM that shared memory allows for heads = 64.
+constexpr int lean_min_blocks(int w) { return w > 1 ? 16 / w : 4; }
 
-// KS = head_dim / 32 mma k-steps; NT = n-tiles (8 tokens each) a warp works on at once.
-// kLean selects the kernel (MQA_FAST_KERNEL): 0 = mma1, the first one (kW = 0: W read at run
-// time); 1 = lean1; 2 = lean2 (the default before tw1, fast_token_warps.hpp, and still tw1's
-// fallback where that one does not fit). Bit-identical outputs, measured in device/README.md.
-//  lean1: division-free copies (PagedTokens::token_at), and NaN decided per row (a NaN code in q
-//         makes every logit of the row NaN: that head's a_h is NaN for every token) and per token
-//         (a NaN code in k makes every a_h NaN), applied to the final logit instead of testing
-//         every (head, token) element; W = heads / 16 = kW at compile time, so the copy, decode
-//         and reduction loops have fixed trip counts and unroll (ncu: the kernel is latency-bound,
-//         4 warps per scheduler, mostly waiting on fixed-latency dependencies, so independent
-//         iterations must overlap).
-//  lean2: branch-free unrolled copies (zero-fill past the tile's end), and per-piece NaN flags
-//         written by the decode (OR-ed per token in the final stage) instead of 3 dependent
-//         shuffles per decoded piece.
-template <int KS, int NT, int kLean, int kW, class Tokens>
-__global__ void __launch_bounds__(kW > 0 ? 32 * kW : 32 * kMaxWarps, lean_min_blocks(kW))
+// The lean kernel: the fallback of the token-warp kernel (fast_token_warps.hpp) for heads 128,
+// pages of fewer than 16 tokens and unaligned copies. KS = head_dim / 32 mma k-steps; NT =
+// n-tiles (8 tokens each) a warp works on at once; kW = heads / 16 warps. What makes it lean
+// (measured against the first kernel, device/README.md; the earlier kernels are in git history):
+//  - division-free copies (PagedTokens::token_at), branch-free unrolled where direct_ok;
+//  - NaN decided per row (a NaN code in q makes every logit of the row NaN: that head's a_h is
+//    NaN for every token) and per token (a NaN code in k makes every a_h NaN), applied to the
+//    final logit instead of testing every (head, token) element; the decode writes a NaN flag
+//    per 16-code piece, OR-ed per token in the final stage;
+//  - fixed trip counts (kW at compile time), so the copy, decode and reduction loops unroll (ncu:
+//    the kernel is latency-bound, so independent iterations must overlap).
+template <int KS, int NT, int kW, class Tokens>
+__global__ void __launch_bounds__(32 * kW, lean_min_blocks(kW))
     logits_fast_kernel(LogitsDeviceArgs a, Tokens tokens) {
   constexpr int D = 32 * KS;
   constexpr int kRow = FastShared<KS>::kRow;
@@ -159,7 +129,8 @@ __global__ void __launch_bounds__(kW > 0 ? 32 * kW : 32 * kMaxWarps, lean_min_bl
   const int64_t c1 = c0 + kChunk < a.cols ? c0 + kChunk : a.cols;
   const RowSpan span = a.spans[r];
   float* out = a.out + int64_t(r) * a.out_stride;
-  const int tid = int(threadIdx.x), nthreads = kW > 0 ? 32 * kW : int(blockDim.x);
+  const int tid = int(threadIdx.x);
+  constexpr int nthreads = 32 * kW;
   if (a.clean)
     for (int64_t c = c0 + tid; c < c1; c += nthreads)
       if (c < span.begin || c >= span.end) out[c] = neg_inf();
@@ -169,14 +140,14 @@ __global__ void __launch_bounds__(kW > 0 ? 32 * kW : 32 * kMaxWarps, lean_min_bl
 
   for (int64_t i = tid; i < tokens.pages_needed(lo, hi); i += nthreads) sh.pages[i] = tokens.page_entry(r, lo, i);
   __syncthreads();
-  [[maybe_unused]] const auto cursor = tokens.block_cursor(lo);
-  [[maybe_unused]] const int64_t piece = tokens.piece_offset(int32_t(tid % kChunks16) * 16);
-  if constexpr (kLean) issue_tile_lean<KS, 32 * kW, kLean>(sh, 0, tokens, r, lo, hi - lo < kTN ? int(hi - lo) : kTN, cursor, piece);
-  else issue_tile<KS>(sh, 0, tokens, r, lo, hi - lo < kTN ? int(hi - lo) : kTN, lo);
+  const auto cursor = tokens.block_cursor(lo);
+  const int64_t piece = tokens.piece_offset(int32_t(tid % kChunks16) * 16);
+  issue_tile<KS, nthreads>(sh, 0, tokens, r, lo, hi - lo < kTN ? int(hi - lo) : kTN, cursor, piece);
   for (int i = tid; i < 256; i += nthreads) sh.lut[i] = limb_entry(uint8_t(i), a.encoding);
   __syncthreads();
 
-  const int H = a.heads, W = kW > 0 ? kW : H / 16;
+  const int H = a.heads;
+  constexpr int W = kW;
   const int warp = tid / 32, lane = tid % 32, g = lane / 4, tig = lane % 4;
   const int head_lo = warp + W * g, head_hi = warp + W * (g + 8);  // mma rows g and g+8
   uint32_t A[3][KS][4];
@@ -206,7 +177,7 @@ __global__ void __launch_bounds__(kW > 0 ? 32 * kW : 32 * kMaxWarps, lean_min_bl
   const float unit = fp8_decode(1, a.encoding);
   const float unit2 = mul_rn(unit, unit);  // 2^-18 or 2^-20, exact
   const float qnan = f32_from_bits(kCanonicalNanBits);
-  const bool row_nan = kLean != 0 && __syncthreads_or(int((nan_lo | nan_hi) != 0)) != 0;
+  const bool row_nan = __syncthreads_or(int((nan_lo | nan_hi) != 0)) != 0;
 
   int it = 0;
   for (int64_t tile = lo; tile < hi; tile += kTN, ++it) {
@@ -216,11 +187,10 @@ __global__ void __launch_bounds__(kW > 0 ? 32 * kW : 32 * kMaxWarps, lean_min_bl
     __syncthreads();  // this tile's bytes are in; the previous tile's readers are done
     if (tile + kTN < hi) {
       const int n_next = hi - tile - kTN < kTN ? int(hi - tile - kTN) : kTN;
-      if constexpr (kLean) issue_tile_lean<KS, 32 * kW, kLean>(sh, buf ^ 1, tokens, r, tile + kTN, n_next, cursor, piece);
-      else issue_tile<KS>(sh, buf ^ 1, tokens, r, tile + kTN, n_next, lo);
+      issue_tile<KS, nthreads>(sh, buf ^ 1, tokens, r, tile + kTN, n_next, cursor, piece);
     }
     // Decode codes -> limb planes; a token's NaN flag is the OR over its kChunks16 lanes.
-#pragma unroll(kW > 0 ? 16 : 1)
+#pragma unroll 16
     for (int base = 0; base < kTN * kChunks16; base += nthreads) {
       const int idx = base + tid;
       const bool active = idx < kTN * kChunks16;
@@ -245,13 +215,7 @@ __global__ void __launch_bounds__(kW > 0 ? 32 * kW : 32 * kMaxWarps, lean_min_bl
           *reinterpret_cast<uint4*>(&sh.limbs[l][x * kRow + c * 16]) =
               make_uint4(limbs[l][0], limbs[l][1], limbs[l][2], limbs[l][3]);
       }
-      if constexpr (kLean >= 2) {
-        if (active) sh.piece_nan[idx] = uint8_t(nan != 0);  // OR-ed per token in the final stage
-      } else {
-#pragma unroll
-        for (int m = 1; m < kChunks16; m *= 2) nan |= __shfl_xor_sync(0xFFFFFFFFu, nan, m);
-        if (active && c == 0) sh.tok_nan[x] = uint8_t(nan != 0);  // nan holds one flag byte per code
-      }
+      if (active) sh.piece_nan[idx] = uint8_t(nan != 0);  // OR-ed per token in the final stage
     }
     __syncthreads();
 
@@ -275,44 +239,17 @@ __global__ void __launch_bounds__(kW > 0 ? 32 * kW : 32 * kMaxWarps, lean_min_bl
             for (int h = 0; h < 2; ++h)  // B operand column = token (nt0 + u)*8 + g
               B[u][l][h] = *reinterpret_cast<const uint32_t*>(
                   &sh.limbs[l][((nt0 + u) * 8 + g) * kRow + kk * 32 + h * 16 + tig * 4]);
-#pragma unroll
-        for (int u = 0; u < NT; ++u) {
-          mma_s8(acc[u][0], A[0][kk], B[u][0]);
-          mma_s8(acc[u][1], A[0][kk], B[u][1]);
-          mma_s8(acc[u][2], A[0][kk], B[u][2]);
-          mma_s8(acc[u][3], A[1][kk], B[u][2]);
-          mma_s8(acc[u][4], A[2][kk], B[u][2]);
-        }
-#pragma unroll
-        for (int u = 0; u < NT; ++u) {
-          mma_s8(acc[u][1], A[1][kk], B[u][0]);
-          mma_s8(acc[u][2], A[1][kk], B[u][1]);
-          mma_s8(acc[u][3], A[2][kk], B[u][1]);
-          mma_s8(acc[u][2], A[2][kk], B[u][0]);
-        }
+        mma_limb_step<NT, KS>(acc, A, kk, B);
       }
 #pragma unroll
       for (int u = 0; u < NT; ++u) {
         const int nt = nt0 + u;
         // C element e: mma row g (e < 2) or g+8, token nt*8 + 2*tig + (e & 1).
-        uint32_t knan0 = 0, knan1 = 0;
-        if constexpr (!kLean) knan0 = sh.tok_nan[nt * 8 + 2 * tig], knan1 = sh.tok_nan[nt * 8 + 2 * tig + 1];
         float t[4];
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          // Exact sum = U + 2^14 * T (Horner). With |L0|, |L1| <= 127, |L2| <= 15 and 128 terms:
-          // |acc0| <= 2.1e6, |acc1| <= 4.2e6, |acc2| <= 2.6e6, |acc3| <= 4.9e5, |acc4| <= 2.9e4,
-          // so |T| <= 5.4e8 and |U| <= 5.4e8 stay inside int32; one 32x32+64 multiply-add joins them.
-          const int32_t T = acc[u][2][e] + 128 * (acc[u][3][e] + 128 * acc[u][4][e]);
-          const int32_t U = acc[u][0][e] + 128 * acc[u][1][e];
-          const int64_t sum = int64_t(T) * 16384 + U;
-          if constexpr (kLean) {
-            t[e] = head_term_finite(mul_rn(__ll2float_rn(sum), unit2), e < 2 ? w_lo : w_hi);
-          } else {
-            const bool is_nan = ((e & 1) ? knan1 : knan0) != 0 || (e < 2 ? nan_lo : nan_hi) != 0;
-            const float ah = is_nan ? qnan : mul_rn(__ll2float_rn(sum), unit2);
-            t[e] = head_term(ah, e < 2 ? w_lo : w_hi);
-          }
+          const int64_t sum = exact_limb_sum(acc[u], e);
+          t[e] = head_term_finite(mul_rn(__ll2float_rn(sum), unit2), e < 2 ? w_lo : w_hi);
         }
         // Tree steps H/2 (rows m and m+8: same thread), H/4, H/8, H/16 (lanes xor 16, 8, 4).
         float t0 = add_rn(t[0], t[2]), t1 = add_rn(t[1], t[3]);
@@ -339,113 +276,70 @@ __global__ void __launch_bounds__(kW > 0 ? 32 * kW : 32 * kMaxWarps, lean_min_bl
 #pragma unroll
           for (int i = 0; i < step; ++i) v[i] = add_rn(v[i], v[i + step]);
       const float logit = final_logit(v[0], sh.raw_scale[buf][x]);
-      bool tok_nan = false;
-      if constexpr (kLean >= 2) tok_nan = any_piece_nan<kChunks16>(&sh.piece_nan[x * kChunks16]);
-      else if constexpr (kLean == 1) tok_nan = sh.tok_nan[x] != 0;
-      out[tile + x] = kLean != 0 && (row_nan || tok_nan) ? qnan : logit;
+      const bool tok_nan = any_piece_nan<kChunks16>(&sh.piece_nan[x * kChunks16]);
+      out[tile + x] = row_nan || tok_nan ? qnan : logit;
     }
   }
 }
 
-// MQA_FAST_KERNEL selects an mma.sync kernel: mma1 (the first one), lean1, lean2, tw1 / tw2 /
-// tw3 (the token-warp kernels, fast_token_warps.hpp, differing only in the per-block q-limb
-// set-up; where they do not fit, lean2); unset: kDefaultLean (tw3, 1.5-2% faster than tw1 on H100).
-constexpr int kTokenWarpLevel = 3;
-constexpr int kDefaultLean = kTokenWarpLevel + 2;  // tw3
-int lean_level() {
-  static const int level = [] {
-    const char* e = std::getenv("MQA_FAST_KERNEL");
-    const std::string v = e == nullptr ? "" : e;
-    return v == "mma1"    ? 0
-           : v == "lean1" ? 1
-           : v == "lean2" ? 2
-           : v == "tw1"   ? kTokenWarpLevel
-           : v == "tw2"   ? kTokenWarpLevel + 1
-           : v == "tw3"   ? kTokenWarpLevel + 2
-                          : kDefaultLean;
-  }();
-  return level;
-}
-
-template <int kH, int kVariant, class Tokens>
+template <int kH, class Tokens>
 void launch_token_warps_dim(const LogitsDeviceArgs& a, const Tokens& t, dim3 grid, hipStream_t stream) {
   const dim3 block(unsigned(32 * kTwWarps));
   switch (a.head_dim) {
-    case 32: hipLaunchKernelGGL((logits_token_warp_kernel<1, kH, Tokens, kVariant>), grid, block, 0, stream, a, t); break;
-    case 64: hipLaunchKernelGGL((logits_token_warp_kernel<2, kH, Tokens, kVariant>), grid, block, 0, stream, a, t); break;
-    default: hipLaunchKernelGGL((logits_token_warp_kernel<4, kH, Tokens, kVariant>), grid, block, 0, stream, a, t); break;
-  }
-}
-
-// The token-warp kernel covers heads <= 64 with cached pages and aligned 16-byte copies.
-template <int kVariant, class Tokens>
-bool launch_token_warps(const LogitsDeviceArgs& a, const Tokens& t, dim3 grid, hipStream_t stream) {
-  if (!t.direct_ok() || a.heads > 64) return false;
-  switch (a.heads) {
-    case 16: launch_token_warps_dim<16, kVariant>(a, t, grid, stream); break;
-    case 32: launch_token_warps_dim<32, kVariant>(a, t, grid, stream); break;
-    default: launch_token_warps_dim<64, kVariant>(a, t, grid, stream); break;
-  }
-  return true;
-}
-
-template <int kLean, int kW, class Tokens>
-void launch_lean(const LogitsDeviceArgs& a, const Tokens& t, dim3 grid, dim3 block, hipStream_t stream) {
-  switch (a.head_dim) {
-    case 32: hipLaunchKernelGGL((logits_fast_kernel<1, 2, kLean, kW, Tokens>), grid, block, 0, stream, a, t); break;
-    case 64: hipLaunchKernelGGL((logits_fast_kernel<2, 2, kLean, kW, Tokens>), grid, block, 0, stream, a, t); break;
-    default: hipLaunchKernelGGL((logits_fast_kernel<4, 2, kLean, kW, Tokens>), grid, block, 0, stream, a, t); break;
-  }
-}
-
-template <int kLean, class Tokens>
-void launch_lean_heads(const LogitsDeviceArgs& a, const Tokens& t, dim3 grid, dim3 block, hipStream_t stream) {
-  switch (a.heads) {
-    case 16: return launch_lean<kLean, 1>(a, t, grid, block, stream);
-    case 32: return launch_lean<kLean, 2>(a, t, grid, block, stream);
-    case 64: return launch_lean<kLean, 4>(a, t, grid, block, stream);
-    default: return launch_lean<kLean, 8>(a, t, grid, block, stream);
+    case 32: hipLaunchKernelGGL((logits_token_warp_kernel<1, kH, Tokens>), grid, block, 0, stream, a, t); break;
+    case 64: hipLaunchKernelGGL((logits_token_warp_kernel<2, kH, Tokens>), grid, block, 0, stream, a, t); break;
+    default: hipLaunchKernelGGL((logits_token_warp_kernel<4, kH, Tokens>), grid, block, 0, stream, a, t); break;
   }
 }
 
 template <class Tokens>
-void launch_fast(const LogitsDeviceArgs& a, const Tokens& t, hipStream_t stream) {
-  if (a.rows == 0 || a.cols == 0) return;
-  if (!fast_path_fits(a.heads, a.head_dim))
-    throw DeviceError("the fast path does not cover heads = " + std::to_string(a.heads) +
-                      ", head_dim = " + std::to_string(a.head_dim));
-  const dim3 grid(unsigned(a.rows), unsigned((a.cols + kChunk - 1) / kChunk));
-  const dim3 block(unsigned(32 * (a.heads / 16)));
+void launch_token_warps(const LogitsDeviceArgs& a, const Tokens& t, dim3 grid, hipStream_t stream) {
+  switch (a.heads) {
+    case 16: return launch_token_warps_dim<16>(a, t, grid, stream);
+    case 32: return launch_token_warps_dim<32>(a, t, grid, stream);
+    default: return launch_token_warps_dim<64>(a, t, grid, stream);
+  }
+}
+
+template <int kW, class Tokens>
+void launch_lean(const LogitsDeviceArgs& a, const Tokens& t, dim3 grid, hipStream_t stream) {
   // Two n-tiles per warp step: measured 1% faster than one on the H100 (device_bench).
-  if (lean_level() == kTokenWarpLevel && launch_token_warps<0>(a, t, grid, stream)) return;
-  if (lean_level() == kTokenWarpLevel + 1 && launch_token_warps<1>(a, t, grid, stream)) return;
-  if (lean_level() == kTokenWarpLevel + 2 && launch_token_warps<2>(a, t, grid, stream)) return;
-  if (lean_level() >= 2) return launch_lean_heads<2>(a, t, grid, block, stream);
-  if (lean_level() == 1) return launch_lean_heads<1>(a, t, grid, block, stream);
+  const dim3 block(unsigned(32 * kW));
   switch (a.head_dim) {
-    case 32: hipLaunchKernelGGL((logits_fast_kernel<1, 2, 0, 0, Tokens>), grid, block, 0, stream, a, t); break;
-    case 64: hipLaunchKernelGGL((logits_fast_kernel<2, 2, 0, 0, Tokens>), grid, block, 0, stream, a, t); break;
-    default: hipLaunchKernelGGL((logits_fast_kernel<4, 2, 0, 0, Tokens>), grid, block, 0, stream, a, t); break;
+    case 32: hipLaunchKernelGGL((logits_fast_kernel<1, 2, kW, Tokens>), grid, block, 0, stream, a, t); break;
+    case 64: hipLaunchKernelGGL((logits_fast_kernel<2, 2, kW, Tokens>), grid, block, 0, stream, a, t); break;
+    default: hipLaunchKernelGGL((logits_fast_kernel<4, 2, kW, Tokens>), grid, block, 0, stream, a, t); break;
+  }
+}
+
+template <class Tokens>
+void launch_fast(const LogitsDeviceArgs& a, const Tokens& t, LogitsKernel kernel, hipStream_t stream) {
+  if (a.rows == 0 || a.cols == 0) return;
+  const dim3 grid(unsigned(a.rows), unsigned((a.cols + kChunk - 1) / kChunk));
+  if (kernel == LogitsKernel::token_warps) return launch_token_warps(a, t, grid, stream);
+  switch (a.heads) {
+    case 16: return launch_lean<1>(a, t, grid, stream);
+    case 32: return launch_lean<2>(a, t, grid, stream);
+    case 64: return launch_lean<4>(a, t, grid, stream);
+    default: return launch_lean<8>(a, t, grid, stream);
   }
 }
 
 }  // namespace
 
-void launch_paged_logits_fast(const LogitsDeviceArgs& a, const PagedTokens& t, hipStream_t stream) {
-  if (a.rows > 0 && a.cols > 0 && wgmma_fits(a.heads, a.head_dim)) return launch_paged_logits_wgmma(a, t, stream);
-  launch_fast(a, t, stream);
+void launch_paged_logits_fast(const LogitsDeviceArgs& a, const PagedTokens& t, LogitsKernel kernel, hipStream_t stream) {
+  launch_fast(a, t, kernel, stream);
 }
-void launch_ragged_logits_fast(const LogitsDeviceArgs& a, const RaggedTokens& t, hipStream_t stream) {
-  if (a.rows > 0 && a.cols > 0 && wgmma_fits(a.heads, a.head_dim)) return launch_ragged_logits_wgmma(a, t, stream);
-  launch_fast(a, t, stream);
+void launch_ragged_logits_fast(const LogitsDeviceArgs& a, const RaggedTokens& t, LogitsKernel kernel, hipStream_t stream) {
+  launch_fast(a, t, kernel, stream);
 }
 
 #else  // no fast path on this platform
 
-void launch_paged_logits_fast(const LogitsDeviceArgs&, const PagedTokens&, hipStream_t) {
+void launch_paged_logits_fast(const LogitsDeviceArgs&, const PagedTokens&, LogitsKernel, hipStream_t) {
   throw DeviceError("no fast logits path on this platform");
 }
-void launch_ragged_logits_fast(const LogitsDeviceArgs&, const RaggedTokens&, hipStream_t) {
+void launch_ragged_logits_fast(const LogitsDeviceArgs&, const RaggedTokens&, LogitsKernel, hipStream_t) {
   throw DeviceError("no fast logits path on this platform");
 }
 

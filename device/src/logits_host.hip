@@ -1,5 +1,6 @@
 // Host wrappers of the MQA-logits kernels: validate through the reference's own region
 // functions (logits.hpp), copy to the device, launch the chosen path, copy the output back.
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -10,13 +11,47 @@ namespace mqa::device {
 
 namespace detail {
 
-LogitsPath choose_path(LogitsPath requested, int32_t heads, int32_t head_dim) {
+const char* to_string(LogitsKernel k) {
+  switch (k) {
+    case LogitsKernel::generic: return "generic";
+    case LogitsKernel::token_warps: return "tw3";
+    case LogitsKernel::lean: return "lean2";
+  }
+  return "?";
+}
+
+namespace {
+// MQA_FAST_KERNEL, read once: true forces lean2 where tw3 would run.
+bool force_lean() {
+  static const bool lean = [] {
+    const char* e = std::getenv("MQA_FAST_KERNEL");
+    const std::string v = e == nullptr ? "" : e;
+    if (v.empty() || v == "tw3") return false;
+    if (v == "lean2") return true;
+    throw DeviceError("invalid MQA_FAST_KERNEL = '" + v + "': expected tw3 (the default) or lean2 (its fallback); "
+                      "mma1, lean1, tw1, tw2 and wgmma were removed (git history)");
+  }();
+  return lean;
+}
+}  // namespace
+
+LogitsKernel choose_kernel(LogitsPath requested, int32_t heads, int32_t head_dim, bool direct_ok) {
   const bool fits = fast_path_fits(heads, head_dim);
-  if (requested == LogitsPath::automatic) return fits ? LogitsPath::fast : LogitsPath::generic;
   if (requested == LogitsPath::fast && !fits)
     throw DeviceError(std::string("the fast logits path ") + (fast_path_compiled() ? "does not cover" : "is not built for") +
                       " heads = " + std::to_string(heads) + ", head_dim = " + std::to_string(head_dim));
-  return requested;
+  if (requested == LogitsPath::generic || !fits) return LogitsKernel::generic;
+  const bool lean = force_lean();  // an unknown value is an error on every fast launch
+  return !lean && direct_ok && heads <= 64 ? LogitsKernel::token_warps : LogitsKernel::lean;
+}
+
+void launch_paged_logits(const LogitsDeviceArgs& a, const PagedTokens& t, LogitsKernel kernel, hipStream_t stream) {
+  if (kernel == LogitsKernel::generic) launch_paged_logits_generic(a, t, stream);
+  else launch_paged_logits_fast(a, t, kernel, stream);
+}
+void launch_ragged_logits(const LogitsDeviceArgs& a, const RaggedTokens& t, LogitsKernel kernel, hipStream_t stream) {
+  if (kernel == LogitsKernel::generic) launch_ragged_logits_generic(a, t, stream);
+  else launch_ragged_logits_fast(a, t, kernel, stream);
 }
 
 namespace {
@@ -38,6 +73,10 @@ void refuse_unsupported(Profile profile, int32_t heads, int32_t head_dim) {
 }  // namespace
 }  // namespace detail
 
+std::string chosen_logits_kernel(LogitsPath path, int32_t heads, int32_t head_dim, bool direct_copies) {
+  return detail::to_string(detail::choose_kernel(path, heads, head_dim, direct_copies));
+}
+
 void paged_mqa_logits(const PagedLogitsProblem& p, float* out, int64_t out_row_stride, LogitsPath path) {
   using namespace detail;
   const int32_t H = p.heads, D = p.cache.page.head_dim;
@@ -46,7 +85,6 @@ void paged_mqa_logits(const PagedLogitsProblem& p, float* out, int64_t out_row_s
   require_device();
   const size_t extent = out_extent(g);
   if (extent == 0) return;
-  const LogitsPath chosen = choose_path(path, H, D);
   int64_t needed = 0;
   for (const RowRegion& r : g.row) needed += r.valid_end;
   const bool reads = needed > 0;
@@ -64,9 +102,9 @@ void paged_mqa_logits(const PagedLogitsProblem& p, float* out, int64_t out_row_s
                            g.cols, int32_t(p.clean_logits), p.encoding};
   const PagedTokens t{PagedView{p.cache, BlockTableView{table.get(), p.table.batch, p.table.max_blocks, p.table.row_stride}},
                       cache.get(), p.next_n, int32_t(p.cache.page_stride % 16 == 0 && D % 16 == 0)};
-  if (chosen == LogitsPath::fast) launch_paged_logits_fast(a, t, nullptr);
-  else launch_paged_logits_generic(a, t, nullptr);
-  check_launch(chosen == LogitsPath::fast ? "paged logits (fast)" : "paged logits (generic)");
+  const LogitsKernel kernel = choose_kernel(path, H, D, t.direct_ok());
+  launch_paged_logits(a, t, kernel, nullptr);
+  check_launch((std::string("paged logits (") + to_string(kernel) + ")").c_str());
   o.download(out, extent);
 }
 
@@ -78,7 +116,6 @@ void ragged_mqa_logits(const RaggedLogitsProblem& p, float* out, int64_t out_row
   require_device();
   const size_t extent = out_extent(g);
   if (extent == 0) return;
-  const LogitsPath chosen = choose_path(path, H, D);
   int64_t needed = 0;
   for (const RowRegion& r : g.row) needed += r.valid_end - r.valid_begin;
   const bool reads = needed > 0;
@@ -93,9 +130,9 @@ void ragged_mqa_logits(const RaggedLogitsProblem& p, float* out, int64_t out_row
   const LogitsDeviceArgs a{q.get(), w.get(), o.get(), out_row_stride, sp.get(), int32_t(g.rows), H, D,
                            g.cols, int32_t(p.clean_logits), p.encoding};
   const RaggedTokens t{k.get(), ks.get(), D, int32_t(D % 16 == 0)};
-  if (chosen == LogitsPath::fast) launch_ragged_logits_fast(a, t, nullptr);
-  else launch_ragged_logits_generic(a, t, nullptr);
-  check_launch(chosen == LogitsPath::fast ? "ragged logits (fast)" : "ragged logits (generic)");
+  const LogitsKernel kernel = choose_kernel(path, H, D, t.direct_ok());
+  launch_ragged_logits(a, t, kernel, nullptr);
+  check_launch((std::string("ragged logits (") + to_string(kernel) + ")").c_str());
   o.download(out, extent);
 }
 

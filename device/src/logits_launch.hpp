@@ -132,20 +132,29 @@ struct RaggedTokens {
   }
 };
 
+// The kernels of the MQA logits: the portable generic kernel (fp64 sums, any platform) and, on
+// NVIDIA, the exact int8-limb tensor-core kernels: token_warps (`tw3`, the default where it fits:
+// heads <= 64 and direct copies) and lean (`lean2`, its fallback: heads 128, pages of fewer than
+// 16 tokens, unaligned copies). The earlier kernels (mma1, lean1, tw1, tw2, wgmma) are in git
+// history and in device/README.md's performance log.
+enum class LogitsKernel : uint8_t { generic, token_warps, lean };
+const char* to_string(LogitsKernel k);  // "generic", "tw3", "lean2"
+
+// The one place a kernel is chosen: the requested path (automatic -> fast where it fits, else
+// generic; fast where it does not fit -> DeviceError), the shape, whether the token source allows
+// direct copies, and the environment's MQA_FAST_KERNEL ("tw3" (default) or "lean2", to force the
+// fallback where tw3 would run; any other value is a DeviceError naming it).
+LogitsKernel choose_kernel(LogitsPath requested, int32_t heads, int32_t head_dim, bool direct_ok);
+
 // Enqueue on `stream`; check_launch afterwards is the caller's business (the benchmark times
-// back-to-back launches). `path` must not be automatic here: resolve it with choose_path.
+// back-to-back launches). The kernel comes from choose_kernel.
+void launch_paged_logits(const LogitsDeviceArgs& a, const PagedTokens& t, LogitsKernel kernel, hipStream_t stream);
+void launch_ragged_logits(const LogitsDeviceArgs& a, const RaggedTokens& t, LogitsKernel kernel, hipStream_t stream);
+
+// The executors behind launch_*_logits (no choice made here).
 void launch_paged_logits_generic(const LogitsDeviceArgs& a, const PagedTokens& t, hipStream_t stream);
 void launch_ragged_logits_generic(const LogitsDeviceArgs& a, const RaggedTokens& t, hipStream_t stream);
-void launch_paged_logits_fast(const LogitsDeviceArgs& a, const PagedTokens& t, hipStream_t stream);
-void launch_ragged_logits_fast(const LogitsDeviceArgs& a, const RaggedTokens& t, hipStream_t stream);
-
-// The Hopper wgmma variant of the fast path (sm_90a builds; heads 64 / 128): launch_*_fast
-// dispatch to it where it fits.
-bool wgmma_fits(int32_t heads, int32_t head_dim);
-void launch_paged_logits_wgmma(const LogitsDeviceArgs& a, const PagedTokens& t, hipStream_t stream);
-void launch_ragged_logits_wgmma(const LogitsDeviceArgs& a, const RaggedTokens& t, hipStream_t stream);
-
-// automatic -> fast where it fits, else generic; fast where it does not fit -> DeviceError.
-LogitsPath choose_path(LogitsPath requested, int32_t heads, int32_t head_dim);
+void launch_paged_logits_fast(const LogitsDeviceArgs& a, const PagedTokens& t, LogitsKernel kernel, hipStream_t stream);
+void launch_ragged_logits_fast(const LogitsDeviceArgs& a, const RaggedTokens& t, LogitsKernel kernel, hipStream_t stream);
 
 }  // namespace mqa::device::detail

@@ -137,10 +137,8 @@ int main(int argc, char** argv) {
           const InputSet& in = sets[size_t(i % kSets)];
           const LogitsDeviceArgs a{in.q.get(), in.w.get(), out.get(), L, sp.get(), batch, H, D, L, 0, Fp8Encoding::e4m3fn};
           const PagedTokens tok{PagedView{l, BlockTableView{in.table.get(), batch, L / B, L / B}}, in.cache.get(), 1, 1};
-          const float ms = ev.time_ms([&] {
-            if (path == LogitsPath::fast) launch_paged_logits_fast(a, tok, nullptr);
-            else launch_paged_logits_generic(a, tok, nullptr);
-          });
+          const LogitsKernel kernel = choose_kernel(path, H, D, tok.direct_ok());
+          const float ms = ev.time_ms([&] { launch_paged_logits(a, tok, kernel, nullptr); });
           check_launch("paged logits");
           if (i >= warm) t.push_back(ms);
         }

@@ -2,6 +2,8 @@
 // Without a GPU (CI) every test skips with device_status()'s reason.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "mqa/compare.hpp"
@@ -28,6 +30,43 @@ std::vector<device::LogitsPath> paths(int32_t heads, int32_t head_dim) {
   std::vector<device::LogitsPath> p{device::LogitsPath::generic};
   if (device::fast_path_fits(heads, head_dim)) p.push_back(device::LogitsPath::fast);
   return p;
+}
+
+// The one kernel choice (logits_host.hip: choose_kernel); needs the device build, not a GPU.
+TEST(KernelChoice, DefaultFallbackAndGeneric) {
+  if (!device::fast_path_compiled()) GTEST_SKIP() << "this build has no fast path";
+  EXPECT_EQ(device::chosen_logits_kernel(device::LogitsPath::automatic, 64, 128, true), "tw3");
+  EXPECT_EQ(device::chosen_logits_kernel(device::LogitsPath::automatic, 16, 32, true), "tw3");
+  EXPECT_EQ(device::chosen_logits_kernel(device::LogitsPath::automatic, 128, 128, true), "lean2");
+  EXPECT_EQ(device::chosen_logits_kernel(device::LogitsPath::fast, 64, 128, false), "lean2");
+  EXPECT_EQ(device::chosen_logits_kernel(device::LogitsPath::automatic, 8, 128, true), "generic");
+  EXPECT_EQ(device::chosen_logits_kernel(device::LogitsPath::generic, 64, 128, true), "generic");
+  EXPECT_THROW(device::chosen_logits_kernel(device::LogitsPath::fast, 8, 128, true), device::DeviceError);
+}
+
+// An unknown MQA_FAST_KERNEL is an error naming it, never a silent default (read once per
+// process: each case runs in a fresh child).
+TEST(KernelChoiceDeathTest, EnvironmentNamesAreChecked) {
+  if (!device::fast_path_compiled()) GTEST_SKIP() << "this build has no fast path";
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        setenv("MQA_FAST_KERNEL", "mma1", 1);
+        try {
+          device::chosen_logits_kernel(device::LogitsPath::automatic, 64, 128, true);
+        } catch (const device::DeviceError& e) {
+          std::fprintf(stderr, "%s\n", e.what());
+          std::exit(3);
+        }
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(3), "invalid MQA_FAST_KERNEL = 'mma1'");
+  EXPECT_EXIT(
+      {
+        setenv("MQA_FAST_KERNEL", "lean2", 1);
+        std::exit(device::chosen_logits_kernel(device::LogitsPath::automatic, 64, 128, true) == "lean2" ? 4 : 5);
+      },
+      ::testing::ExitedWithCode(4), "");
 }
 
 CompareMode strict(bool clean) {

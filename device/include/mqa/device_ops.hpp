@@ -38,6 +38,11 @@ const char* to_string(LogitsPath p);
 // Whether this build has the fast path, and whether it covers (heads, head_dim).
 bool fast_path_compiled();
 bool fast_path_fits(int32_t heads, int32_t head_dim);
+// The kernel a logits launch of this shape runs: "generic", "tw3" (the fast default: heads <= 64
+// with direct copies, i.e. pages of >= 16 tokens and 16-byte aligned strides) or "lean2" (the
+// fast fallback; also forced by the environment's MQA_FAST_KERNEL=lean2). Throws DeviceError for
+// `fast` where it does not fit and for an MQA_FAST_KERNEL other than tw3 / lean2. Needs no GPU.
+std::string chosen_logits_kernel(LogitsPath path, int32_t heads, int32_t head_dim, bool direct_copies);
 
 // What the device kernels cover; anything else is refused with a reason (empty = supported).
 // quant: variant exact only; logits: profile exact only, heads a power of two <= 128,
