@@ -250,16 +250,12 @@ class ExecKernel final : public Kernel {
     close_pipes();
   }
 
-  // The golden file is written now that no process of the kernel runs any more.
+  // The golden file is written now that no process of the kernel runs any more. The candidate
+  // (the kernel's file) is read only inside verify's contained child: a file that crashes HDF5
+  // fails this case, never the harness.
   Outcome judge(const golden::File& f, const std::string& gold, const std::string& out, const RunOptions& o) const {
     const golden::Case& g = f.cases[0];
     try {
-      const golden::File cand = golden::read_file(out);
-      const golden::Case* c = cand.find(g.name);
-      for (const std::string& name : required_outputs(g.info.op))
-        if (c && !c->data.count(name))
-          return Outcome{Verdict::fail, "bad candidate file: " + out + ": case '" + g.name + "': dataset '" + name +
-                                            "': missing (a " + g.info.op + " candidate must hold it)"};
       golden::write_file(gold, f);
     } catch (const std::exception& e) {
       return Outcome{Verdict::fail, std::string("bad candidate file: ") + e.what()};
@@ -268,6 +264,7 @@ class ExecKernel final : public Kernel {
     vo.golden = gold;
     vo.candidate = out;
     vo.max_listed = o.max_listed;
+    vo.required = required_outputs(g.info.op);
     if (is_logits_op_name(g.info.op)) vo.logits_mode = logits_mode(o, g.info);
     std::ostringstream text, err;
     double worst_ratio = -1;

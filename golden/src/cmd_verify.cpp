@@ -102,6 +102,9 @@ int verify_here(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
         ++skipped;
         continue;
       }
+      for (const std::string& name : o.required)
+        if (!cc->data.count(name))
+          throw GoldenError(o.candidate, gc.name, name, "missing (a " + gc.info.op + " candidate must hold it)");
       for (const auto& [name, a] : cc->data) {
         auto it = gc.data.find(name);
         if (it == gc.data.end() || it->second.compare.empty())

@@ -25,8 +25,7 @@ bool is_logits_op(const std::string& op);
 // Role of a dataset in a case of this op: the op's results are outputs.
 Role role_for(const std::string& dataset, const CaseInfo& info);
 
-// File header (file_header.cpp): stamp after writing, check before HDF5 parses the file.
-void stamp_user_block(const std::string& path);
+// File header (file_header.cpp): checked before HDF5 parses the file (written by safe_write).
 void check_user_block(const std::string& path, bool unchecked = false);
 
 }  // namespace mqa::golden

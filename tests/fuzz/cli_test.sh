@@ -83,6 +83,11 @@ contains "exec failure names the dataset" "$T/exec_bug.txt" "logits"
 MQA_STANDIN_BUG=copy "$H" fuzz --kernel "$EXEC" $LOGITS --cases 3 --seed 9 --no-shrink --repro-dir "" \
   > "$T/exec_copy.txt" 2>&1
 check "an exec program that copies the expected outputs fails" 1 $?
+# A candidate holding only a copy of an input (the cache) is missing its output: a failure naming it.
+MQA_STANDIN_BUG=cache_only "$H" fuzz --kernel "$EXEC" --ops paged_logits --profile exact --max-tokens 200 \
+  --cases 2 --seed 9 --no-shrink --repro-dir "" > "$T/exec_cache_only.txt" 2>&1
+check "an exec candidate without its logits fails" 1 $?
+contains "the missing output is named" "$T/exec_cache_only.txt" "logits': missing"
 # What the program gets: an input file, the case's inputs, the logits buffer all sentinel.
 "$H" fuzz --replay "$("$H" fuzz --ops paged_logits --profile exact --max-tokens 100 --cases 1 --seed 9 --list-cases 2>/dev/null)" \
   --kernel "exec:cp {in} $T/input.h5; : {out}; exit 77" --min-run 0 > "$T/exec_keep.txt" 2>&1

@@ -55,6 +55,8 @@ def compute(case, bug):
         raise Unsupported("the stand-in computes exact-profile logits only, not %s/%s" % (a["op"], a["profile"]))
     if bug == "copy":  # a "kernel" that hands back whatever expected outputs it finds
         return {k: case[k] for k in ("logits", "topk") if k in case}
+    if bug == "cache_only" and a["op"] == "paged_logits":  # hands back a copy of an input, no logits
+        return {"cache": case["cache"]}
     fill = np.uint32(a["logits_sentinel"]).view(np.float32)
     if a["op"] == "paged_logits":
         x = case.paged_inputs()  # the real pool: large pools as a sparse memmap

@@ -1,6 +1,8 @@
 // Case descriptors: text round trip, errors that name the field, and what materialize builds.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <cstring>
 #include <set>
 
@@ -118,7 +120,11 @@ TEST(Materialize, FastExpectedLogitsEqualTheNaiveOracle) {
 TEST(Materialize, BadDescriptorsAreInvalidInput) {
   EXPECT_THROW(materialize(parse_case("lens=1d:[100] pages=1")), InvalidInput);
   EXPECT_THROW(materialize(parse_case("layout=preshuffle16 B=8 lens=1d:[1]")), InvalidInput);
-  EXPECT_THROW(materialize(parse_case("B=64 D=128 lens=1d:[640000] pages=70000")), InvalidInput);  // sparse too big
+  {  // a sparse pool touching more pages than MQA_CASE_BYTES_LIMIT (10,000 pages of 8448 bytes > 64 MiB)
+    setenv("MQA_CASE_BYTES_LIMIT", "67108864", 1);
+    EXPECT_THROW(materialize(parse_case("B=64 D=128 lens=1d:[640000] pages=70000")), InvalidInput);
+    unsetenv("MQA_CASE_BYTES_LIMIT");
+  }
   EXPECT_THROW(materialize(parse_case("lens=1d:[100] max_blocks=1")), InvalidInput);
   EXPECT_THROW(materialize(parse_case("op=gather next_n=2 lens=2d:[1,2]")), InvalidInput);
 }

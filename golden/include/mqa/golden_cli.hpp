@@ -40,6 +40,9 @@ struct VerifyOptions {
   bool unchecked = false;    // accept files without the header / dataset checksums (ReadOptions)
   double* worst_ratio = nullptr;  // out, when set: the largest observed/bound of the compared
                                   // logits (tolerance modes; 0 when bit-exact, -1 when none)
+  // Datasets every candidate case must hold (e.g. the exec route's "logits": a file holding only a
+  // copy of an input would otherwise compare equal); missing -> exit 1 naming the case and dataset.
+  std::vector<std::string> required;
 };
 int verify(const VerifyOptions& o, std::ostream& out, std::ostream& err);
 
