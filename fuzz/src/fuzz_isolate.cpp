@@ -1,10 +1,14 @@
 // Running a case in a forked child, so that a kernel that crashes or hangs becomes a verdict
 // (CRASH / TIMEOUT) of that case instead of the end of the campaign.
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <exception>
 
@@ -41,6 +45,10 @@ void write_all(int fd, const std::string& s) {
 
 }  // namespace
 
+// The child leads its own process group, so that whatever the kernel spawns is killed with it;
+// the parent waits on the pipe and the child with poll() and its own deadline, never in a bare
+// read(): a grandchild that inherited the pipe's write end cannot hold the parent (issue: a
+// plugin that forks). When the child has exited, what it wrote is read, then its group is killed.
 ChildOutput run_in_child(const std::function<std::string()>& work, double timeout_s) {
   ChildOutput r;
   int fds[2];
@@ -56,8 +64,9 @@ ChildOutput run_in_child(const std::function<std::string()>& work, double timeou
     return r;
   }
   if (pid == 0) {  // child: run, send the payload, leave without running destructors
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // its own group is out of reach of a Ctrl-C: die with the parent
     close(fds[0]);
-    if (timeout_s > 0) alarm(unsigned(timeout_s + 0.999));
     std::string out(1, '1');
     try {
       out += work();
@@ -69,24 +78,51 @@ ChildOutput run_in_child(const std::function<std::string()>& work, double timeou
     close(fds[1]);
     _exit(0);
   }
+  setpgid(pid, pid);  // also here: no race with the child's own call
   close(fds[1]);
+  fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+  const auto start = std::chrono::steady_clock::now();
   std::string msg;
   char buf[4096];
-  for (;;) {
-    const ssize_t n = read(fds[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    msg.append(buf, size_t(n));
-  }
-  close(fds[0]);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  bool exited = false, timed_out = false;
+  const auto drain = [&] {
+    for (;;) {
+      const ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n > 0) msg.append(buf, size_t(n));
+      else if (n < 0 && errno == EINTR) continue;
+      else return n == 0;  // true: end of file (every writer closed)
+    }
+  };
+  for (bool eof = false; !exited;) {
+    if (!eof) {
+      pollfd p{fds[0], POLLIN, 0};
+      if (poll(&p, 1, 50) > 0) eof = drain();
+    } else {
+      usleep(2000);
+    }
+    const pid_t w = waitpid(pid, &status, WNOHANG);
+    exited = w == pid;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!exited && timeout_s > 0 && elapsed > timeout_s) {
+      kill(-pid, SIGKILL);
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      exited = timed_out = true;
+    }
+  }
+  drain();             // what the child wrote before it exited
+  kill(-pid, SIGKILL);  // and nothing it left behind keeps running
+  close(fds[0]);
+  if (timed_out) {
+    r.signal = SIGKILL;
+    r.timed_out = true;
+    r.error = "ran past " + std::to_string(timeout_s) + " s";
+    return r;
   }
   if (WIFSIGNALED(status)) {
     r.signal = WTERMSIG(status);
-    r.timed_out = r.signal == SIGALRM;
-    r.error = r.timed_out ? "ran past " + std::to_string(timeout_s) + " s"
-                          : "signal " + std::to_string(r.signal) + " (" + strsignal(r.signal) + ")";
+    r.error = "signal " + std::to_string(r.signal) + " (" + strsignal(r.signal) + ")";
     return r;
   }
   if (msg.empty()) {

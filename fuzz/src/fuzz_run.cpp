@@ -1,6 +1,7 @@
 // One case through a kernel under test (kut.h ABI) and the comparator: the kernel gets the
 // physical pool (page ids as drawn, sparse when large), sentinel-filled outputs with a guard
 // zone after them, and every output is compared with the reference bit for bit.
+#include <dlfcn.h>
 #include <cstring>
 #include <sstream>
 
@@ -159,8 +160,30 @@ const char* to_string(Verdict v) {
   return "?";
 }
 
+namespace {
+// A plugin is loaded once in a forked child before the harness loads it: a static constructor
+// that crashes or hangs becomes a clear error naming the library, not the harness's own crash.
+// (A dlopen that merely fails is left to the registry, whose message names the reason.)
+void probe_plugin_load(const std::string& spec) {
+  if (spec == "builtin-ref" || spec == "builtin-hip") return;
+  const ChildOutput c = run_in_child(
+      [&]() -> std::string {
+        void* h = dlopen(spec.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (h != nullptr) dlclose(h);
+        return "";
+      },
+      60);
+  if (c.timed_out)
+    throw InvalidInput("--kernel", "'" + spec + "'", "loading the plugin did not finish in 60 s (its static initialisation hangs)");
+  if (c.signal != 0)
+    throw InvalidInput("--kernel", "'" + spec + "'", "loading the plugin crashed in its static initialisation (" + c.error +
+                                                     "); nothing of it ran in the harness");
+}
+}  // namespace
+
 std::unique_ptr<Kernel> make_kernel(const std::string& spec) {
   if (spec.rfind("exec:", 0) == 0 || spec.rfind("exec-worker:", 0) == 0) return make_exec_kernel(spec);
+  probe_plugin_load(spec);
   return std::make_unique<AbiKernel>(spec);
 }
 

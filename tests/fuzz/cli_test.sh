@@ -57,6 +57,25 @@ contains "crash shrunk to the smallest crashing case" "$T/crash.txt" "lens=1d:[1
   --repro-dir "" > "$T/hang.txt" 2>&1
 check "a hanging kernel times out" 1 $?
 contains "timeout verdict" "$T/hang.txt" "TIMEOUT on case"
+# A plugin that leaves a grandchild holding the result pipe: the case still ends when its child
+# does (the parent polls; the child's process group is killed), and nothing is left running.
+live_harnesses() { ps -eo stat=,comm= | awk '$2 == "mqa-harness" && $1 !~ /^Z/' | wc -l; }  # zombies are dead
+before=$(live_harnesses)
+t0=$(date +%s)
+timeout 60 "$H" fuzz --kernel "$M/libmqa_mutant_fork_grandchild.so" --ops ragged_logits --cases 3 --case-timeout 30 \
+  --no-shrink --repro-dir "" > "$T/grandchild.txt" 2>&1
+check "a kernel that forks a lingering grandchild still passes" 0 $?
+secs=$(( $(date +%s) - t0 ))
+[ $secs -lt 20 ] && echo "ok: its cases did not wait for the grandchild (${secs}s)" \
+  || { echo "FAIL: the campaign waited for the grandchild (${secs}s)"; fails=$((fails + 1)); }
+sleep 0.5
+after=$(live_harnesses)
+[ "$after" -le "$before" ] && echo "ok: no grandchild left running" \
+  || { echo "FAIL: $((after - before)) process(es) left running"; fails=$((fails + 1)); }
+# A plugin whose static constructor crashes: a clear error naming it, not the harness's crash.
+"$H" fuzz --kernel "$M/libmqa_mutant_crash_on_load.so" --cases 3 --repro-dir "" > "$T/crash_load.txt" 2>&1
+check "a plugin that crashes while loading is refused" 2 $?
+contains "the load crash is named" "$T/crash_load.txt" "crashed in its static initialisation"
 
 "$H" fuzz --shard 3/2 > /dev/null 2>&1; check "bad shard" 2 $?
 "$H" fuzz --replay 'B=x' > "$T/bad.txt" 2>&1; check "bad descriptor" 2 $?

@@ -6,6 +6,8 @@
 //
 // Reads never leave the buffers the caller passed (an out-of-range address reads 0), so a
 // mutant produces wrong numbers, not a crash: detection has to come from the comparison.
+#include <unistd.h>
+#include <csignal>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -46,6 +48,8 @@ enum Bug : int {
   // Kernels that test the harness itself (not in the detection table):
   crash_on_long_rows = 16,       // paged: segfaults when a row reads >= 100 tokens
   hang_on_ragged = 17,           // ragged: never returns
+  fork_grandchild = 18,          // ragged: leaves a sleeping grandchild that holds every inherited fd
+  crash_on_load = 19,            // its constructor segfaults at dlopen
 };
 constexpr Bug kBug = Bug(MQA_MUTANT);
 
@@ -54,9 +58,16 @@ const char* const kNames[] = {"control",           "tile_grid_transposed",      
                               "scale_wrong_slot",  "fn_decoded_as_fnuz",        "missing_relu",
                               "kscale_before_headsum_fma", "headsum_sequential", "offset_32bit",
                               "read_past_length",  "ignore_next_n_offset",      "write_outside_defined",
-                              "nondeterministic_order", "crash_on_long_rows", "hang_on_ragged"};
+                              "nondeterministic_order", "crash_on_long_rows", "hang_on_ragged",
+                              "fork_grandchild",   "crash_on_load"};
 
 int g_calls = 0;  // logits calls so far (nondeterministic_order)
+
+// crash_on_load: a plugin whose static initialisation crashes (at dlopen, before any call).
+// (raise, not a null store: the compiler may delete a store it can prove faults.)
+__attribute__((constructor)) void crash_at_load() {
+  if (kBug == crash_on_load) std::raise(SIGSEGV);
+}
 
 struct Pool {
   uint8_t* bytes;
@@ -272,6 +283,10 @@ mqa_status ragged_logits(void*, const mqa_ragged_logits_args* a, char*, size_t) 
   if (kBug == hang_on_ragged)
     for (volatile bool forever = true; forever;) {
     }
+  if (kBug == fork_grandchild && fork() == 0) {  // a helper process that outlives the call
+    sleep(60);
+    _exit(0);
+  }
   const Fp8Encoding enc = Fp8Encoding(a->encoding);
   const int32_t H = a->heads, D = a->head_dim, N = a->N;
   std::vector<float> dots(static_cast<size_t>(H));
