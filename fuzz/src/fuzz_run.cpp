@@ -175,7 +175,7 @@ void probe_plugin_load(const std::string& spec) {
       60);
   if (c.timed_out)
     throw InvalidInput("--kernel", "'" + spec + "'", "loading the plugin did not finish in 60 s (its static initialisation hangs)");
-  if (c.signal != 0)
+  if (c.signal != 0 || !c.ok)  // (a sanitizer's crash handler exits instead of dying of the signal)
     throw InvalidInput("--kernel", "'" + spec + "'", "loading the plugin crashed in its static initialisation (" + c.error +
                                                      "); nothing of it ran in the harness");
 }
