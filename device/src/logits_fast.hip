@@ -1,5 +1,8 @@
 // The NVIDIA fast path of the exact MQA logits (a clearly fenced per-vendor path: on AMD this
-// file compiles to "not available"). Bit-identical to the generic kernel by construction:
+// file compiles to "not available"): the lean kernel (`lean2`, the fallback) and the launchers of
+// both fast kernels; the default kernel (`tw3`) is in fast_token_warps.hpp, the shared limb
+// arithmetic in fast_limbs.hpp, the choice of kernel in logits_host.hip (choose_kernel).
+// Bit-identical to the generic kernel by construction:
 //
 // An fp8 code is an integer X times the format's smallest subnormal u (2^-9 e4m3fn, 2^-10
 // fnuz), |X| < 2^18. Split |X| = L0 + L1*2^7 + L2*2^14 with L0, L1 < 128 and L2 < 16, each limb
@@ -8,10 +11,10 @@
 // Combining the five shift groups in int64 gives the exact dot product; __ll2float_rn rounds
 // it once and the scaling by u^2 is exact. NaN codes contribute 0 limbs and a flag instead.
 //
-// Block = (row, chunk of kChunk columns), W = heads/16 warps. Warp w holds the 16 heads
-// w + W*m (m = 0..15) as the 16 rows of its mma A operand (registers, all of D), so that the
-// steps H/2 .. W of the head tree stay inside the warp (rows m, m+8 in one thread; then lanes
-// xor 16, 8, 4) and only the steps W/2 .. 1 cross warps, through shared memory.
+// Lean kernel: block = (row, chunk of kChunk columns), W = heads/16 warps. Warp w holds the 16
+// heads w + W*m (m = 0..15) as the 16 rows of its mma A operand (registers, all of D), so that
+// the steps H/2 .. W of the head tree stay inside the warp (rows m, m+8 in one thread; then
+// lanes xor 16, 8, 4) and only the steps W/2 .. 1 cross warps, through shared memory.
 #include <string>
 
 #include "device_common.hpp"
