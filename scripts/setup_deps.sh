@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages the harness builds against (only those missing).
 set -euo pipefail
 pkgs=(cmake g++ make libeigen3-dev libhdf5-dev librapidcheck-dev libgtest-dev libgmock-dev
-      libbenchmark-dev libcli11-dev nlohmann-json3-dev hipcc libamdhip64-dev python3-numpy python3-h5py
+      libbenchmark-dev libcli11-dev nlohmann-json3-dev libssl-dev hipcc libamdhip64-dev python3-numpy python3-h5py
       python3-pybind11 pybind11-dev python3-pytest python3-torch clang-19)
 missing=()
 for p in "${pkgs[@]}"; do

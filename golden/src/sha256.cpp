@@ -1,80 +1,37 @@
-// SHA-256 as specified in FIPS 180-4, written for the golden files' per-dataset checksum: any
-// language verifies it with its standard library (Python: hashlib.sha256(a.tobytes())).
-#include <array>
+// SHA-256 of the golden files' checksums through OpenSSL's EVP digest API (libssl-dev): the
+// file format is unchanged (lower-case hex of FIPS 180-4 SHA-256; Python: hashlib.sha256).
+#include <openssl/evp.h>
+
 #include <cstdio>
+#include <stdexcept>
 
 #include "mqa/golden.hpp"
 
 namespace mqa::golden {
-namespace {
 
-// First 32 bits of the fractional parts of the cube roots of the first 64 primes.
-constexpr std::array<uint32_t, 64> kRound = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+struct Sha256::State {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~State() { EVP_MD_CTX_free(ctx); }
+};
 
-constexpr uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
-
-void compress(std::array<uint32_t, 8>& h, const uint8_t* block) {
-  uint32_t w[64];
-  for (int i = 0; i < 16; ++i)
-    w[i] = uint32_t(block[4 * i]) << 24 | uint32_t(block[4 * i + 1]) << 16 | uint32_t(block[4 * i + 2]) << 8 |
-           uint32_t(block[4 * i + 3]);
-  for (int i = 16; i < 64; ++i) {
-    const uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-    const uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-  }
-  uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
-  for (int i = 0; i < 64; ++i) {
-    const uint32_t t1 = k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + kRound[size_t(i)] + w[i];
-    const uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-    k = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
-  }
-  h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += k;
+Sha256::Sha256() : s_(std::make_unique<State>()) {
+  if (s_->ctx == nullptr || EVP_DigestInit_ex(s_->ctx, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("sha256: OpenSSL could not start a SHA-256 digest");
 }
 
-}  // namespace
-
-Sha256::Sha256()
-    : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
-// (initial values: first 32 bits of the fractional parts of the square roots of the first 8 primes)
+Sha256::~Sha256() = default;
 
 void Sha256::update(std::span<const uint8_t> bytes) {
-  size_t i = 0;
-  total_ += bytes.size();
-  if (fill_ > 0) {  // complete a partial block first
-    while (fill_ < 64 && i < bytes.size()) buf_[fill_++] = bytes[i++];
-    if (fill_ < 64) return;
-    compress(h_, buf_.data());
-    fill_ = 0;
-  }
-  for (; i + 64 <= bytes.size(); i += 64) compress(h_, bytes.data() + i);
-  while (i < bytes.size()) buf_[fill_++] = bytes[i++];
+  if (!bytes.empty() && EVP_DigestUpdate(s_->ctx, bytes.data(), bytes.size()) != 1)
+    throw std::runtime_error("sha256: OpenSSL digest update failed");
 }
 
 std::string Sha256::hex() {
-  // Padding: 0x80, zeros, then the message length in bits as a big-endian 64-bit number.
-  const uint64_t bits = total_ * 8;
-  uint8_t tail[128] = {};
-  for (size_t j = 0; j < fill_; ++j) tail[j] = buf_[j];
-  tail[fill_] = 0x80;
-  const size_t tail_len = fill_ + 9 <= 64 ? 64 : 128;
-  for (int j = 0; j < 8; ++j) tail[tail_len - 1 - size_t(j)] = uint8_t(bits >> (8 * j));
-  compress(h_, tail);
-  if (tail_len == 128) compress(h_, tail + 64);
-  std::string out;
-  char buf[9];
-  for (uint32_t v : h_) {
-    std::snprintf(buf, sizeof buf, "%08x", v);
-    out += buf;
-  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_DigestFinal_ex(s_->ctx, md, &n) != 1 || n != 32) throw std::runtime_error("sha256: OpenSSL digest final failed");
+  std::string out(64, '0');
+  for (unsigned i = 0; i < n; ++i) std::snprintf(&out[2 * i], 3, "%02x", md[i]);
   return out;
 }
 

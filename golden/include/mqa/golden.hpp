@@ -13,6 +13,7 @@
 #include <map>
 #include <span>
 #include <stdexcept>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -129,19 +130,21 @@ struct File {
   const Case* find(const std::string& name) const;
 };
 
-// Lower-case hex SHA-256 (FIPS 180-4) of a byte string, at once or streamed.
+// Lower-case hex SHA-256 (FIPS 180-4) of a byte string, at once or streamed (OpenSSL's EVP
+// digest underneath; any language checks the same value with its standard library).
 std::string sha256_hex(std::span<const uint8_t> bytes);
 class Sha256 {
  public:
   Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
   void update(std::span<const uint8_t> bytes);
   std::string hex();  // finishes the hash; call once
 
  private:
-  std::array<uint32_t, 8> h_;
-  std::array<uint8_t, 64> buf_{};
-  size_t fill_ = 0;
-  uint64_t total_ = 0;
+  struct State;  // the EVP context (OpenSSL stays out of this header)
+  std::unique_ptr<State> s_;
 };
 
 // Files written by this library start with a 512-byte HDF5 user block (HDF5 readers skip it):
