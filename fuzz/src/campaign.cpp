@@ -7,8 +7,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <ostream>
 #include <sstream>
+#include <stdexcept>
 
 #include "fuzz_internal.hpp"
 #include "mqa/validate.hpp"
@@ -93,6 +95,9 @@ void report_failure(std::ostream& out, const CampaignOptions& o, Failure& f) {
     name << o.repro_dir << "/mqa-fuzz-repro-s" << o.seed << "-c" << f.index << ".h5";
     std::string why;
     try {
+      std::error_code ec;  // a missing --repro-dir is created (its parents too); a failure is named
+      std::filesystem::create_directories(o.repro_dir, ec);
+      if (ec) throw std::runtime_error("--repro-dir '" + o.repro_dir + "' could not be created: " + ec.message());
       if (write_case_file(name.str(), materialize(f.shrunk), &why)) f.repro_path = name.str();
     } catch (const std::exception& e) {
       why = e.what();

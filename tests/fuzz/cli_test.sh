@@ -72,6 +72,17 @@ sleep 0.5
 after=$(live_harnesses)
 [ "$after" -le "$before" ] && echo "ok: no grandchild left running" \
   || { echo "FAIL: $((after - before)) process(es) left running"; fails=$((fails + 1)); }
+# A missing --repro-dir is created (parents too); one that cannot be is named.
+rm -rf "$T/new_repro"
+"$H" fuzz --kernel "$M/libmqa_mutant_page_off_by_one.so" --ops paged_logits --cases 30 --no-shrink \
+  --repro-dir "$T/new_repro/sub" > "$T/repro_new.txt" 2>&1
+check "a failing campaign with a new --repro-dir" 1 $?
+ls "$T"/new_repro/sub/mqa-fuzz-repro-*.h5 > /dev/null 2>&1 && echo "ok: the missing --repro-dir was created" \
+  || { echo "FAIL: no repro file in the new --repro-dir"; cat "$T/repro_new.txt"; fails=$((fails + 1)); }
+touch "$T/a_file"
+"$H" fuzz --kernel "$M/libmqa_mutant_page_off_by_one.so" --ops paged_logits --cases 30 --no-shrink \
+  --repro-dir "$T/a_file/sub" > "$T/repro_bad.txt" 2>&1
+contains "an impossible --repro-dir is named" "$T/repro_bad.txt" "--repro-dir '$T/a_file/sub' could not be created"
 # A plugin whose static constructor crashes: a clear error naming it, not the harness's crash.
 "$H" fuzz --kernel "$M/libmqa_mutant_crash_on_load.so" --cases 3 --repro-dir "" > "$T/crash_load.txt" 2>&1
 check "a plugin that crashes while loading is refused" 2 $?
