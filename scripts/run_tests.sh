@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Fresh machine -> dependencies, build, the whole CTest suite. CI (.ci/run) calls exactly this.
+# Fresh machine -> dependencies, build, the whole CTest suite, then the sanitizer job.
+# CI (.ci/run) calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup_deps.sh
 ./scripts/build.sh
 ctest --test-dir "${MQA_BUILD_DIR:-build}" --output-on-failure -j "$(nproc)"
+# The sanitizer job: the same suite built with clang under ASan + UBSan, and the libFuzzer
+# targets for a few seconds each (its own build folder; MQA_SANITIZERS=0 skips it).
+[ "${MQA_SANITIZERS:-1}" = 0 ] || ./scripts/run_sanitizers.sh

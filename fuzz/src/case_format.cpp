@@ -120,7 +120,7 @@ std::string to_string(const CaseDescriptor& d) {
   o << " pages=" << (d.pool_pages ? std::to_string(d.pool_pages) : "auto")
     << " stride=" << (d.page_stride ? std::to_string(d.page_stride) : "natural")
     << " max_blocks=" << (d.max_blocks ? std::to_string(d.max_blocks) : "auto");
-  o << " table=" << (d.table.empty() ? "perm" : join(d.table, size_t(d.max_blocks + d.table_pad), '|'))
+  o << " table=" << (d.table.empty() ? "perm" : join(d.table, size_t(int64_t(d.max_blocks) + d.table_pad), '|'))
     << " tpad=" << d.table_pad << " pad_slots=" << d.pad_slots
     << " max_ctx=" << (d.max_context_len ? std::to_string(d.max_context_len) : "auto")
     << " out_pad=" << d.out_pad << " enc=" << to_string(d.encoding) << " quant=" << to_string(d.quant)
@@ -183,8 +183,8 @@ CaseDescriptor parse_case(const std::string& line) {
   if (const auto* v = take("table"); v && *v != "perm") {
     size_t row = 0;
     d.table = parse_list("table", *v, &row);
-    const size_t want = size_t(d.max_blocks + d.table_pad);
-    if (d.max_blocks == 0 || (row ? row : d.table.size()) != want)
+    const int64_t want = int64_t(d.max_blocks) + d.table_pad;  // no int32 overflow at max_blocks = 2^31 - 1
+    if (d.max_blocks == 0 || int64_t(row ? row : d.table.size()) != want)
       reject("table", quote(*v), "an explicit table needs max_blocks set and rows of max_blocks + tpad = " +
                                           std::to_string(want) + " entries");
   }

@@ -25,6 +25,7 @@ namespace {
 // Sizes are estimated in double, so that no product of two int32 fields can overflow here.
 inline constexpr int64_t kMaxCaseTokens = int64_t(1) << 26;   // written tokens (deployed: 256 x 160K = 41M)
 inline constexpr int64_t kMaxPadSlots = int64_t(1) << 20;     // padding slots mixed into the mapping
+inline constexpr int64_t kMaxCaseRows = int64_t(1) << 20;     // logits rows (batch * next_n, or M)
 inline constexpr int64_t kMaxPoolBytes = int64_t(1) << 46;    // address space of a (sparse) pool
 inline constexpr int64_t kMaxPageStride = int64_t(1) << 32;
 
@@ -41,9 +42,16 @@ double case_bytes_limit() {
 
 void check_case_size(const CaseDescriptor& d) {
   if (d.lens.empty()) reject("lens", std::string("[]"), "a case needs at least one sequence");
+  const bool logits_op = d.op == CaseOp::paged_logits || d.op == CaseOp::ragged_logits;
+  const double batch = double(d.batch());
+  // written tokens: a 2-D sequence writes its longest row (not the mean of its rows)
   double tokens = 0, longest = 0;
-  for (int32_t l : d.lens) { tokens += l; longest = std::max(longest, double(l)); }
-  if (d.lens_2d) tokens /= double(d.next_n);  // at most: a sequence writes its longest row
+  for (size_t i = 0; i < d.lens.size(); i += d.lens_2d ? size_t(d.next_n) : 1) {
+    const size_t row_end = d.lens_2d ? i + size_t(d.next_n) : i + 1;
+    const double l = *std::max_element(d.lens.begin() + std::ptrdiff_t(i), d.lens.begin() + std::ptrdiff_t(row_end));
+    tokens += l;
+    longest = std::max(longest, l);
+  }
   if (tokens > double(kMaxCaseTokens))
     reject("lens", std::to_string(int64_t(tokens)) + " tokens", "a case may write at most " + std::to_string(kMaxCaseTokens));
   if (d.pad_slots > kMaxPadSlots) reject("pad_slots", d.pad_slots, "must be <= " + std::to_string(kMaxPadSlots));
@@ -53,24 +61,46 @@ void check_case_size(const CaseDescriptor& d) {
   if (double(d.pool_pages) * double(d.page_stride) > double(kMaxPoolBytes))
     reject("pages", d.pool_pages, "pages * stride = " + std::to_string(double(d.pool_pages) * double(d.page_stride)) +
                                       " bytes is past the 2^46-byte address space a pool may take");
-  const double batch = d.lens_2d ? double(d.lens.size()) / double(d.next_n) : double(d.lens.size());
-  const double rows = d.op == CaseOp::ragged_logits ? double(d.M) : batch * double(d.next_n);
-  const double cols = std::max(double(d.max_context_len), d.op == CaseOp::ragged_logits ? tokens : longest) + d.out_pad;
-  const double logits = rows * cols * 4 * 3;                                     // expected, actual, bound
-  const double topk = rows * double(d.topk) * 4 * 2;                              // expected, actual
-  const double table = batch * (double(d.max_blocks) + double(d.table_pad)) * 4;
-  const double values = (tokens + double(d.pad_slots)) * double(d.head_dim) * 8;  // k source, codes, gathered
-  const double bytes = logits + topk + table + values;
-  const char* field = logits >= std::max({topk, table, values}) ? (d.out_pad > d.max_context_len ? "out_pad" : "max_ctx")
-                      : topk >= std::max(table, values)         ? "topk"
-                      : table >= values                          ? "max_blocks"
-                                                                 : "lens";
+  // The field that makes the rows: M (ragged), else next_n or the number of sequences.
+  const char* rows_field = d.op == CaseOp::ragged_logits ? "M" : double(d.next_n) > batch ? "next_n" : "lens";
+  const double rows = !logits_op ? 0 : d.op == CaseOp::ragged_logits ? double(d.M) : batch * double(d.next_n);
+  if (rows > double(kMaxCaseRows))
+    reject(rows_field, std::to_string(int64_t(rows)) + " logits rows", "a case may have at most " + std::to_string(kMaxCaseRows));
+  const double auto_cols = d.op == CaseOp::ragged_logits ? tokens : longest;
+  const double cols = std::max(double(d.max_context_len), auto_cols) + d.out_pad;
+  const char* cols_field = d.out_pad > std::max(double(d.max_context_len), auto_cols) ? "out_pad"
+                           : d.max_context_len > auto_cols                             ? "max_ctx"
+                                                                                       : "lens";
+  // Each big tensor with the field that makes it big (the larger of its factors).
+  struct Term {
+    double bytes;
+    const char* field;
+  };
+  const double width = double(d.max_blocks) + double(d.table_pad);
+  const double per_token_scales = d.quant_block > 0 ? double(d.head_dim) / double(d.quant_block) : double(d.head_dim);
+  const double row_inputs = double(d.heads) * (double(d.head_dim) + 4) + 8;  // q codes, weights, ks/ke per row
+  const Term terms[] = {
+      {rows * cols * 4 * 3, rows > cols ? rows_field : cols_field},                          // logits: expected, actual, bound
+      {rows * double(d.topk) * 4 * 2, rows > double(d.topk) ? rows_field : "topk"},        // top-k: expected, actual
+      {rows * row_inputs, rows > row_inputs ? rows_field : d.heads >= d.head_dim ? "H" : "D"},  // q, weights
+      {batch * width * 4, batch > width ? "lens" : d.table_pad > d.max_blocks ? "tpad" : "max_blocks"},  // block table
+      // per token: k source (fp32 + bf16), gathered codes and scales, the slot bookkeeping
+      {(tokens + double(d.pad_slots)) * (double(d.head_dim) * 7 + 4 * per_token_scales + 96),
+       d.pad_slots > tokens ? "pad_slots" : tokens > d.head_dim ? "lens" : "D"},
+  };
+  double bytes = 0;
+  const Term* worst = &terms[0];
+  for (const Term& t : terms) {
+    bytes += t.bytes;
+    if (t.bytes > worst->bytes) worst = &t;
+  }
   if (bytes > case_bytes_limit())
-    reject(field, std::to_string(int64_t(bytes)) + " bytes",
+    reject(worst->field, std::to_string(int64_t(bytes)) + " bytes",
            "the case would allocate more than MQA_CASE_BYTES_LIMIT = " + std::to_string(int64_t(case_bytes_limit())) +
                " bytes (rows " + std::to_string(int64_t(rows)) + " x columns " + std::to_string(int64_t(cols)) +
-               ", topk " + std::to_string(d.topk) + ", table " + std::to_string(int64_t(batch)) + " x " +
-               std::to_string(int64_t(d.max_blocks) + d.table_pad) + ")");
+               ", topk " + std::to_string(d.topk) + ", H " + std::to_string(d.heads) + " x D " + std::to_string(d.head_dim) +
+               ", table " + std::to_string(int64_t(batch)) + " x " + std::to_string(int64_t(width)) + ", tokens " +
+               std::to_string(int64_t(tokens)) + " + " + std::to_string(d.pad_slots) + " padding)");
 }
 
 void check_descriptor(const CaseDescriptor& d) {
@@ -141,6 +171,32 @@ int32_t stale_entry(const CounterRng& rng, uint64_t index, int64_t pool) {
     case 2: return int32_t(0x7FFFFFF0);
     default: return int32_t(pool);  // one past the pool
   }
+}
+
+// Where `pads` padding tokens land among `real` tokens: pad i is inserted at position
+// below(T + i + 1) of the sequence as it stands after pads 0..i-1 (the definition every golden
+// file was generated with). Computed in O((T + P) log(T + P)), not by P vector inserts (O(T P)):
+// walking the pads backwards, pad i takes the at_i-th slot (0-based) that no later pad took,
+// found by descending a Fenwick tree of free slots.
+std::vector<char> padding_positions(const CounterRng& rng, int64_t real, int64_t pads) {
+  const int64_t n = real + pads;
+  std::vector<int32_t> tree(size_t(n) + 1, 0);  // Fenwick tree over slots 1..n, each free (1)
+  for (int64_t i = 1; i <= n; ++i) {
+    tree[size_t(i)] += 1;
+    if (const int64_t up = i + (i & -i); up <= n) tree[size_t(up)] += tree[size_t(i)];
+  }
+  int64_t top = 1;
+  while (top * 2 <= n) top *= 2;
+  std::vector<char> is_pad(size_t(n), 0);
+  for (int64_t i = pads - 1; i >= 0; --i) {
+    int64_t rank = rng.below(kStreamPadSlots, uint64_t(i), uint32_t(real + i + 1));  // free slots to skip
+    int64_t pos = 0;
+    for (int64_t step = top; step > 0; step /= 2)
+      if (pos + step <= n && tree[size_t(pos + step)] <= rank) { pos += step; rank -= tree[size_t(pos)]; }
+    is_pad[size_t(pos)] = 1;  // slot pos + 1 (1-based) is the (at_i + 1)-th free one
+    for (int64_t j = pos + 1; j <= n; j += j & -j) tree[size_t(j)] -= 1;
+  }
+  return is_pad;
 }
 
 }  // namespace
@@ -233,9 +289,13 @@ CaseTensors materialize(const CaseDescriptor& din, bool expected) {
       const int64_t ps = int64_t(phys.at(b, s / B)) * B + s % B;
       if (slot_seen.insert(ps).second) tokens.emplace_back(ps, int64_t(compact.at(b, s / B)) * B + s % B);
     }
-  for (int32_t i = 0; i < d.pad_slots; ++i) {  // padding tokens at seeded positions
-    const size_t at = size_t(rng.below(kStreamPadSlots, uint64_t(i), uint32_t(tokens.size() + 1)));
-    tokens.insert(tokens.begin() + std::ptrdiff_t(at), {-1, -1});
+  if (d.pad_slots > 0) {  // padding tokens at seeded positions
+    const std::vector<char> is_pad = padding_positions(rng, int64_t(tokens.size()), d.pad_slots);
+    std::vector<std::pair<int64_t, int64_t>> mixed;
+    mixed.reserve(is_pad.size());
+    size_t next = 0;
+    for (const char pad : is_pad) mixed.push_back(pad ? std::pair<int64_t, int64_t>{-1, -1} : tokens[next++]);
+    tokens = std::move(mixed);
   }
   const int64_t T = int64_t(tokens.size()), D = d.head_dim;
   for (const auto& [ps, cs] : tokens) { t.slots.push_back(ps); t.slots_compact.push_back(cs); }
@@ -294,12 +354,12 @@ CaseTensors materialize(const CaseDescriptor& din, bool expected) {
           e = s + rng.below(kStreamRanges, uint64_t(2 * i + 1), uint32_t(N - s + 1));
         } else if (d.ranges == RangeGen::causal && batch > 0) {
           // rows split evenly over sequences; within one, the last rows of a causal prefill
+          // (row r belongs to sequence floor(r * batch / M): the rows of b are
+          // [ceil(b * M / batch), ceil((b + 1) * M / batch)), in O(1), not a scan of M per row)
           const int32_t b = int32_t(int64_t(i) * batch / d.M);
-          int32_t first = 0;
-          while (int64_t(first) * batch / d.M < b) ++first;
-          int32_t count = first;
-          while (count < d.M && int64_t(count) * batch / d.M == b) ++count;
-          count -= first;
+          const auto first_row = [&](int64_t seq) { return (seq * d.M + batch - 1) / batch; };
+          const int32_t first = int32_t(first_row(b));
+          const int32_t count = int32_t(std::min<int64_t>(d.M, first_row(b + 1)) - first);
           s = cu[size_t(b)];
           e = std::max(s, cu[size_t(b) + 1] - (count - 1 - (i - first)));
         }

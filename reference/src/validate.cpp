@@ -1,6 +1,12 @@
 #include "mqa/validate.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 
 namespace mqa {
 
@@ -75,6 +81,42 @@ void validate_table_for_lengths(const BlockTableView& t, std::span<const int32_t
                            std::to_string(num_pages));
     }
   }
+}
+
+std::string input_file_problem(const std::string& path) {
+  if (path.empty()) return "is an empty path";
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    struct stat lst {};
+    if (err == ELOOP) return "is a symbolic link loop";
+    if (err == ENOENT && ::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) return "is a dangling symbolic link";
+    if (err == ENOENT) return "does not exist";
+    if (err == ENOTDIR) return "does not exist (a component of the path is not a directory)";
+    return std::string("cannot be read: ") + std::strerror(err);
+  }
+  if (S_ISDIR(st.st_mode)) return "is a directory";
+  if (S_ISFIFO(st.st_mode)) return "is a FIFO (named pipe), not a regular file";
+  if (S_ISCHR(st.st_mode)) return "is a character device (like /dev/zero), not a regular file";
+  if (S_ISBLK(st.st_mode)) return "is a block device, not a regular file";
+  if (S_ISSOCK(st.st_mode)) return "is a socket, not a regular file";
+  if (!S_ISREG(st.st_mode)) return "is not a regular file";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::string("cannot be opened: ") + std::strerror(errno);
+  ::close(fd);
+  return "";
+}
+
+int64_t check_input_file(const std::string& what, const std::string& path, int64_t max_bytes) {
+  const std::string problem = input_file_problem(path);
+  if (!problem.empty()) reject(what, "'" + path + "'", problem);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) reject(what, "'" + path + "'", std::string("cannot be read: ") + std::strerror(errno));
+  const int64_t size = int64_t(st.st_size);
+  if (max_bytes >= 0 && size > max_bytes)
+    reject(what, "'" + path + "'", "has " + std::to_string(size) + " bytes, more than the " + std::to_string(max_bytes) +
+                                       " it may have");
+  return size;
 }
 
 }  // namespace mqa

@@ -36,6 +36,17 @@ void validate_page_layout(const PageLayout& p);
 void validate_cache(const PagedCacheLayout& c, int64_t buffer_bytes = -1);
 // Every length non-negative and within the table's capacity, and every table entry that a
 // length makes necessary in [0, num_pages). Entries past ceil(L/B) are never looked at.
+// Input files (golden files, case lists, fuzz results) named on a command line: "" when `path`
+// is a regular file this process can open for reading, else what it is instead, for a message:
+// "is a directory", "is a FIFO (named pipe), not a regular file", "is a character device (like
+// /dev/zero), not a regular file", "is a symbolic link loop", "is a dangling symbolic link",
+// "does not exist", "cannot be opened: Permission denied". Nothing but a regular file is ever
+// opened, so a FIFO or a device never blocks or streams forever.
+std::string input_file_problem(const std::string& path);
+// Throws InvalidInput(what, path, problem) unless input_file_problem(path) is "", or when the
+// file is larger than max_bytes (>= 0); returns its size in bytes.
+int64_t check_input_file(const std::string& what, const std::string& path, int64_t max_bytes = -1);
+
 void validate_table_for_lengths(const BlockTableView& t, std::span<const int32_t> lens, int32_t page_size,
                                 int64_t num_pages, const char* lens_field = "context_lens");
 
