@@ -161,6 +161,7 @@ void add_merge_cli(CLI::App* f) {
     run_command([&] {
       std::vector<CampaignResult> shards;
       for (const std::string& path : m->files) {
+        check_input_file("merge", path);  // a FIFO or a device is named, never read
         std::ifstream in(path);
         if (!in) reject("merge", "'" + path + "'", "cannot read the file");
         std::stringstream text;

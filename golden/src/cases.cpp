@@ -117,6 +117,7 @@ Case generate_case(const std::string& name, const std::string& descriptor, const
 }
 
 std::vector<CaseLine> read_case_list(const std::string& path) {
+  if (const std::string why = input_file_problem(path); !why.empty()) throw GoldenError(path, "", "", "the case list " + why);
   std::ifstream in(path);
   if (!in) throw GoldenError(path, "", "", "cannot read the case list");
   std::vector<CaseLine> out;

@@ -56,7 +56,7 @@ int finish(const std::string& what, const std::vector<OutputResult>& rs, nlohman
     j["exit_code"] = rc;
     j["outputs"] = results_json(rs);
     j["notes"] = notes;
-    out << j.dump(2) << "\n";
+    out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return rc;
   }
   for (const auto& n : notes) out << "note: " << n << "\n";
@@ -74,7 +74,7 @@ int bad_input(const std::exception& e, bool json, nlohmann::json j, std::ostream
     j["verdict"] = "error";
     j["exit_code"] = 2;
     j["error"] = e.what();
-    out << j.dump(2) << "\n";
+    out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }
   return 2;
 }
@@ -190,7 +190,7 @@ int diff_here(const DiffOptions& o, std::ostream& out, std::ostream& err) {
     j["exit_code"] = failed ? 1 : 0;
     j["datasets"] = results_json(rs);
     j["notes"] = notes;
-    out << j.dump(2) << "\n";
+    out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return failed ? 1 : 0;
   } catch (const std::exception& e) {
     return bad_input(e, o.json, j, out, err);

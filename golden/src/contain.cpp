@@ -78,7 +78,7 @@ Limits limits_for(const std::vector<std::string>& files) {
 
 // Address space the process holds now (the child inherits the parent's mappings, e.g. a sparse
 // pool of the fuzz campaign, so its limit is this plus its allowance).
-int64_t address_space_now() {
+[[maybe_unused]] int64_t address_space_now() {  // (unused under ASan: no limit there)
   std::FILE* f = std::fopen("/proc/self/statm", "r");
   long long pages = 0;
   if (f) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "mqa/validate.hpp"
 #include "contain.hpp"
 #include "golden_schema.hpp"
 #include "h5guard.hpp"
@@ -334,7 +335,7 @@ File read_impl(const std::string& path, const ReadOptions& opt, const File* gold
   silence_hdf5();
   Where w{path, "", ""};
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) w.fail("no such file");
+  if (const std::string why = input_file_problem(path); !why.empty()) w.fail(why);  // a FIFO or device never opened
   if (opt.verify_checksums) check_user_block(path, opt.unchecked);
   const int64_t file_bytes = int64_t(std::filesystem::file_size(path, ec));
   if (ec) w.fail("cannot read its size: " + ec.message());

@@ -47,5 +47,29 @@ expect topk --replay "${base/topk=8/topk=2147483647}"                   # 16 GiB
 expect max_ctx --replay "$base max_ctx=2147483647"
 expect out_pad --replay "$base out_pad=2147483647"
 expect H --replay "${base/H=8/H=2147483647}"                            # q and weights: 2^31 heads
+# Files that are not regular files: each named for what it is, at once (a FIFO or /dev/zero used
+# to hang `golden generate --cases` and `fuzz merge`; golden readers called all of them "no such file").
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+mkdir "$T/dir" && mkfifo "$T/fifo" && ln -s "$T/loop" "$T/loop"
+names() {  # names WHAT TEXT CMD...: exit 2 within $limit s, the output holds TEXT
+  local what=$1 text=$2; shift 2
+  local t0=$(date +%s%N)
+  out=$(timeout 20 "$@" 2>&1); rc=$?
+  local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  if [ $rc -ne 2 ] || ! grep -qF -- "$text" <<<"$out" || [ $ms -gt $((limit * 1000)) ]; then
+    echo "FAIL: $what -> exit $rc in $ms ms: $out"; fails=$((fails + 1))
+  else
+    echo "ok ($ms ms): $what -> $(tail -1 <<<"$out")"
+  fi
+}
+for f in "dir:is a directory" "fifo:is a FIFO" "loop:is a symbolic link loop"; do
+  p="$T/${f%%:*}" text=${f#*:}
+  names "golden inspect ${f%%:*}" "$text" "$H" golden inspect "$p"
+  names "golden generate --cases ${f%%:*}" "$text" "$H" golden generate --cases "$p" -o "$T/o.h5"
+  names "fuzz merge ${f%%:*}" "$text" "$H" fuzz merge "$p"
+done
+names "golden verify /dev/zero" "is a character device" "$H" golden verify /dev/zero /dev/zero
+names "fuzz merge /dev/zero" "is a character device" "$H" fuzz merge /dev/zero
 "$H" fuzz --kernel builtin-ref --cases 3 --quiet > /dev/null 2>&1 || { echo "FAIL: a plain campaign"; fails=$((fails + 1)); }
 [ $fails -eq 0 ] && echo "all option checks passed" || { echo "$fails option check(s) failed"; exit 1; }
