@@ -112,7 +112,7 @@ TEST_F(GoldenIo, OverwriteReplacesTheFileInsteadOfRewritingIt) {
   EXPECT_EQ(held.cases[0].name, "a");
 }
 
-TEST_F(GoldenIo, MissingFile) { expect_error(path("nope.h5"), {"nope.h5", "no such file"}); }
+TEST_F(GoldenIo, MissingFile) { expect_error(path("nope.h5"), {"nope.h5", "does not exist"}); }
 
 TEST_F(GoldenIo, NotHdf5) {
   std::ofstream(path("text.h5")) << "op=paged_logits B=64\n";
