@@ -3,7 +3,9 @@
 #include <H5Cpp.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,25 @@
 #include "mqa/philox.hpp"
 
 namespace mqa::golden::testing {
+
+// Sets an environment variable for the scope of a test (the old value, or none, comes back).
+class Env {
+ public:
+  Env(std::string name, const std::string& value) : name_(std::move(name)) {
+    if (const char* v = std::getenv(name_.c_str())) old_ = v;
+    setenv(name_.c_str(), value.c_str(), 1);
+  }
+  ~Env() {
+    if (old_)
+      setenv(name_.c_str(), old_->c_str(), 1);
+    else
+      unsetenv(name_.c_str());
+  }
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
 
 // A fresh empty directory under the build tree's temp area, removed by the caller's fixture.
 inline std::filesystem::path temp_dir(const std::string& tag) {

@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "golden_cli_run.hpp"
 #include "golden_test_util.hpp"
 #include "mqa/golden_cli.hpp"
 
@@ -14,22 +15,6 @@ using namespace mqa::golden;
 using namespace mqa::golden::testing;
 
 namespace {
-
-struct CliRun {
-  int rc;
-  std::string out, err;
-};
-
-CliRun golden(std::vector<std::string> args) {
-  args.insert(args.begin(), {"mqa-golden", "golden"});
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  ::testing::internal::CaptureStdout();
-  ::testing::internal::CaptureStderr();
-  const int rc = run_cli(int(argv.size()), argv.data());
-  CliRun r{rc, ::testing::internal::GetCapturedStdout(), ::testing::internal::GetCapturedStderr()};
-  return r;
-}
 
 bool has(const std::string& s, const std::string& frag) { return s.find(frag) != std::string::npos; }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "golden_cli_run.hpp"
 #include "golden_test_util.hpp"
 #include "h5guard.hpp"
 #include "mqa/golden_cli.hpp"
@@ -22,40 +23,7 @@ namespace {
 
 bool has(const std::string& s, const std::string& frag) { return s.find(frag) != std::string::npos; }
 
-// Sets an environment variable for the scope of a test.
-class Env {
- public:
-  Env(std::string name, const std::string& value) : name_(std::move(name)) {
-    if (const char* v = std::getenv(name_.c_str())) old_ = v;
-    setenv(name_.c_str(), value.c_str(), 1);
-  }
-  ~Env() {
-    if (old_)
-      setenv(name_.c_str(), old_->c_str(), 1);
-    else
-      unsetenv(name_.c_str());
-  }
 
- private:
-  std::string name_;
-  std::optional<std::string> old_;
-};
-
-struct CliRun {
-  int rc;
-  std::string out, err;
-};
-
-CliRun golden(std::vector<std::string> args) {
-  args.insert(args.begin(), {"mqa-golden", "golden"});
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  ::testing::internal::CaptureStdout();
-  ::testing::internal::CaptureStderr();
-  const int rc = run_cli(int(argv.size()), argv.data());
-  CliRun r{rc, ::testing::internal::GetCapturedStdout(), ::testing::internal::GetCapturedStderr()};
-  return r;
-}
 
 void write_attr(H5::H5Object& o, const char* name, const std::string& v) {
   H5::StrType st(H5::PredType::C_S1, H5T_VARIABLE);

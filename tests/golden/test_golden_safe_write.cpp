@@ -20,23 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class Env {
- public:
-  Env(std::string name, const std::string& value) : name_(std::move(name)) {
-    if (const char* v = std::getenv(name_.c_str())) old_ = v;
-    setenv(name_.c_str(), value.c_str(), 1);
-  }
-  ~Env() {
-    if (old_)
-      setenv(name_.c_str(), old_->c_str(), 1);
-    else
-      unsetenv(name_.c_str());
-  }
-
- private:
-  std::string name_;
-  std::optional<std::string> old_;
-};
 
 std::string bytes_of(const std::string& p) {
   std::ifstream in(p, std::ios::binary);
