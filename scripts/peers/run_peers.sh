@@ -34,11 +34,8 @@ $H --help >/dev/null || { echo "harness does not start here"; exit 1; }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 nvcc --version | tail -2
 python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)"
-tar xf "$root"/.peers/deepgemm-*.tar.xz -C $w
 stamp "building DeepGEMM (background)"
-( cd $w/dg && CC=/usr/bin/gcc CXX=/usr/bin/g++-13 LDSHARED="/usr/bin/g++-13 -shared" \
-    LDCXXSHARED="/usr/bin/g++-13 -shared" MAX_JOBS=16 python3 setup.py build_ext --inplace >"$out/dg_build.log" 2>&1;
-  echo $? > $w/dg_build.rc ) &
+( "$root/scripts/peers/build_deepgemm.sh" $w "$out/dg_build.log"; echo $? > $w/dg_build.rc ) &
 dg_build=$!
 cp -r "$root/.peers/aiter" $w/aiter
 chmod -R u+w $w/aiter && cp -r $w/aiter $w/aiter_norelu

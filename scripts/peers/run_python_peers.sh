@@ -17,11 +17,8 @@ mkdir -p $w
 start=$(date +%s)
 stamp() { echo "== [$(( $(date +%s) - start )) s] $*"; }
 n=${MQA_CASES:-100}
-tar xf "$root"/.peers/deepgemm-*.tar.xz -C $w
 stamp "building DeepGEMM (background) and the extension"
-( cd $w/dg && CC=/usr/bin/gcc CXX=/usr/bin/g++-13 LDSHARED="/usr/bin/g++-13 -shared" \
-    LDCXXSHARED="/usr/bin/g++-13 -shared" MAX_JOBS=16 python3 setup.py build_ext --inplace >"$out/dg_build.log" 2>&1;
-  echo $? > $w/dg_build.rc ) &
+( "$root/scripts/peers/build_deepgemm.sh" $w "$out/dg_build.log"; echo $? > $w/dg_build.rc ) &
 dg_build=$!
 CXX=/usr/bin/g++-13 "$root/scripts/peers/build_python.sh" $w/py > $w/py_build.log 2>&1 || { cat $w/py_build.log; exit 1; }
 cp -r "$root/.peers/aiter" $w/aiter && chmod -R u+w $w/aiter
