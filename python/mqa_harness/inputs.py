@@ -6,6 +6,7 @@ those kernels (peer_layout() documents each)."""
 import numpy as np
 
 from ._native import core
+from .check import to_numpy
 
 PEER_LAYOUTS = ("deepgemm", "vllm", "sglang", "aiter")
 
@@ -149,7 +150,7 @@ def peer_layout(d, layout, framework="numpy", device="cpu"):
     op_paged = "kv_cache" in d
     if layout in ("deepgemm", "vllm", "sglang"):
         if op_paged:
-            p["context_lens_2d"] = _like(d["context_lens"], lens_2d(_np(d["context_lens"]), d["next_n"]))
+            p["context_lens_2d"] = _like(d["context_lens"], lens_2d(to_numpy(d["context_lens"]), d["next_n"]))
         else:
             p["kv"] = (d["k"], d["kscale"])
             p["cu_seqlen_ks"], p["cu_seqlen_ke"] = d["ks"], d["ke"]
@@ -165,10 +166,6 @@ def peer_layout(d, layout, framework="numpy", device="cpu"):
     p.update(kv_cache=kv, Preshuffle=d["layout"] == "preshuffle16", KVBlockSize=d["page_size"],
              out=output_buffer(d["rows"], d["row_stride"], framework, device), max_model_len=d["row_stride"])
     return p
-
-
-def _np(x):
-    return x if isinstance(x, np.ndarray) else x.cpu().numpy()
 
 
 def output_buffer(rows, row_stride, framework="numpy", device="cpu"):
