@@ -10,7 +10,7 @@
 namespace mqa::golden {
 namespace {
 
-// The case limits of docs/design.md (fuzz/src/case_materialize.cpp): a case writes at most 2^26
+// The case limits of docs/design.md (cases/src/case_materialize.cpp): a case writes at most 2^26
 // tokens and mixes in at most 2^20 padding slots, so k_source and slot_mapping have no more rows.
 constexpr int64_t kMaxSourceRows = (int64_t(1) << 26) + (int64_t(1) << 20);
 constexpr int kMaxRank = 8;                 // the schema's datasets have rank <= 4

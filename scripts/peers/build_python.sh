@@ -12,7 +12,7 @@ mkdir -p "$out/obj" "$out/include"
 tar xJf "$root/.peers/include.tar.xz" -C "$out/include"
 ext=$("$py" -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
 flags="-O3 -DNDEBUG -std=c++20 -fPIC -fvisibility=hidden -ffp-contract=off -fno-fast-math -I$root/reference/include
-  -I$root/fuzz/include -I$out/include/eigen3 -I$out/include $("$py" -m pybind11 --includes)"
+  -I$root/cases/include -I$root/fuzz/include -I$out/include/eigen3 -I$out/include $("$py" -m pybind11 --includes)"
 export cxx flags out root
 sed 's/#.*//' "$root/.peers/python_sources.txt" | grep . |
   xargs -P "$(nproc)" -I{} sh -c 'o="$out/obj/$(echo {} | tr / _).o"; $cxx $flags -c "$root/{}" -o "$o"'

@@ -1,4 +1,4 @@
-// From case descriptors (fuzz/include/mqa/case.hpp) to golden cases: the adapter from the
+// From case descriptors (cases/include/mqa/case.hpp) to golden cases: the adapter from the
 // materialised tensors to schema v1 datasets, and the built-in suites of the corpus.
 #pragma once
 #include <string>

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <regex>
 
-#include "../../fuzz/src/case_values.hpp"  // the RNG stream of padding slots (kStreamPadSlots)
+#include "../../cases/src/case_values.hpp"  // the RNG stream of padding slots (kStreamPadSlots)
 #include "mqa/case.hpp"
 #include "mqa/validate.hpp"
 
