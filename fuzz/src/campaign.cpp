@@ -206,8 +206,9 @@ CampaignResult run_campaign(const CampaignOptions& o, std::ostream& out) {
     const DrawPlan plan(*kernel, o, isolate);
     r.narrowed = plan.narrowed();
     if (!o.quiet && !plan.note().empty()) out << "[fuzz] " << plan.note() << "\n";
-    auto last_progress = t0;
     const int64_t my_cases = o.cases > 0 ? (o.cases - o.shard + o.shards - 1) / o.shards : 0;
+    Progress progress(out, {.label = "[fuzz]", .total = my_cases, .time_budget_s = o.cases > 0 ? 0.0 : o.seconds,
+                            .interval_s = o.progress_seconds, .enabled = !o.quiet});
     for_each_index(o, t0, [&](int64_t index) {
       const SupportedDraw s = plan.draw(uint64_t(index));
       const size_t replaced = s.refusals.size() - (s.supported ? 0 : 1);
@@ -226,18 +227,9 @@ CampaignResult run_campaign(const CampaignOptions& o, std::ostream& out) {
         record(s.desc, t, oc, index, since(c0));
       }
       if (int64_t(r.failures.size()) >= o.max_failures) return false;
-      if (!o.quiet && since(last_progress) >= o.progress_seconds) {
-        last_progress = Clock::now();
-        const double el = since(t0), rate = double(r.cases) / el;
-        const double eta = o.cases > 0 ? double(my_cases - r.cases) / rate : std::max(0.0, o.seconds - el);
-        char line[240];
-        std::snprintf(line, sizeof line,
-                      "[fuzz] %lld cases (ran %lld, unsupported %lld)  %.1f cases/s  %lld failures  elapsed %s  ETA %s\n",
-                      static_cast<long long>(r.cases), static_cast<long long>(r.ran()),
-                      static_cast<long long>(r.unsupported), rate, static_cast<long long>(r.failed),
-                      seconds_text(el).c_str(), seconds_text(eta).c_str());
-        out << line << std::flush;
-      }
+      if (progress.due())
+        progress.update(r.cases, "(ran " + std::to_string(r.ran()) + ", unsupported " + std::to_string(r.unsupported) +
+                                     ")  " + std::to_string(r.failed) + " failures");
       return true;
     });
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mqa/fuzz.hpp"
+#include "mqa/progress.hpp"
 
 namespace mqa::fuzz {
 
@@ -34,8 +35,7 @@ struct ChildOutput {
 };
 ChildOutput run_in_child(const std::function<std::string()>& work, double timeout_s);
 
-// "12.3s" or "4m05s".
-std::string seconds_text(double s);
+using mqa::seconds_text;  // "12.3s" or "4m05s" (mqa/progress.hpp)
 
 // Why r can say neither PASS nor FAIL of its cases: fewer than r.min_run ran ("" when enough
 // did), e.g. "0 of 200 cases ran: 200 unsupported (reasons: 200x no GPU: ...)".

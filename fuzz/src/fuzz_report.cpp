@@ -15,13 +15,6 @@ namespace mqa::fuzz {
 
 using nlohmann::json;
 
-std::string seconds_text(double s) {
-  char buf[32];
-  if (s < 120) std::snprintf(buf, sizeof buf, "%.1fs", s);
-  else std::snprintf(buf, sizeof buf, "%dm%02ds", int(s) / 60, int(s) % 60);
-  return buf;
-}
-
 // ---- Tally ---------------------------------------------------------------------------------
 
 void Tally::add(const std::string& name, int64_t cases, int64_t failures) {

@@ -2,31 +2,20 @@
 // (write_file: temporary file, fsync, rename; a failed write keeps the old file), and when an
 // existing file is replaced (--force) list every dataset whose bytes changed.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iomanip>
 #include <map>
 #include <ostream>
+#include <unistd.h>
 
 #include "mqa/golden_cases.hpp"
 #include "mqa/golden_cli.hpp"
+#include "mqa/progress.hpp"
 #include "mqa/validate.hpp"
 
 namespace mqa::golden {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-void progress_line(std::ostream& err, size_t done, size_t total, double secs) {
-  const int width = 30;
-  const int filled = total ? int(double(width) * double(done) / double(total)) : width;
-  const double rate = secs > 0 ? double(done) / secs : 0.0;
-  const double eta = rate > 0 ? double(total - done) / rate : 0.0;
-  err << "\r[" << std::string(size_t(filled), '#') << std::string(size_t(width - filled), '.') << "] " << done << "/"
-      << total << " cases, " << std::fixed << std::setprecision(1) << rate << " cases/s, ETA " << eta << " s   "
-      << std::flush;
-}
 
 // Dataset-level differences between the file being replaced and the new content.
 // Returns the number of changes (0: same cases, descriptors and dataset bytes).
@@ -91,8 +80,10 @@ int generate(const GenerateOptions& o, std::ostream& out, std::ostream& err) {
     }
     File f;
     f.generator_version = generator_version();
-    const auto t0 = Clock::now();
     std::map<std::string, int> per_op;
+    const bool live = isatty(STDERR_FILENO) != 0;
+    Progress progress(err, {.label = "golden generate", .total = int64_t(lines.size()), .interval_s = live ? 0.2 : 2.0,
+                            .rewrite = live, .enabled = o.progress});
     for (size_t i = 0; i < lines.size(); ++i) {
       try {
         f.cases.push_back(generate_case(case_name(prefix, i), lines[i].descriptor, models));
@@ -102,9 +93,9 @@ int generate(const GenerateOptions& o, std::ostream& out, std::ostream& err) {
                           where + e.what() + " (descriptor: " + lines[i].descriptor + ")");
       }
       ++per_op[f.cases.back().info.op];
-      if (o.progress) progress_line(err, i + 1, lines.size(), std::chrono::duration<double>(Clock::now() - t0).count());
+      progress.update(int64_t(i + 1));
     }
-    if (o.progress) err << "\n";
+    progress.finish();
     if (exists) {
       try {
         // Through the integrity gate: a damaged file must not reach HDF5 (which may crash on it);
@@ -120,7 +111,7 @@ int generate(const GenerateOptions& o, std::ostream& out, std::ostream& err) {
       }
     }
     write_file(o.out, f);
-    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double secs = progress.elapsed();
     int64_t bytes = 0;
     for (const Case& c : f.cases)
       for (const auto& [n, a] : c.data) bytes += int64_t(a.bytes.size());
