@@ -147,6 +147,7 @@ std::string describe_constraints(const GenOptions& opt) {
   if (opt.max_tokens != def.max_tokens) list("--max-tokens", std::to_string(opt.max_tokens));
   if (opt.max_heads != def.max_heads) list("--max-heads", std::to_string(opt.max_heads));
   if (!opt.high_page_ids) s << (s.tellp() > 0 ? " " : "") << "--no-high-ids";
+  if (!opt.special_values) s << (s.tellp() > 0 ? " " : "") << "--no-special-values";
   return s.str();
 }
 

@@ -17,6 +17,8 @@ std::string quote(const std::string& s);
 const char* const kOps[] = {"quant_cache", "gather", "paged_logits", "ragged_logits"};
 const char* const kDists[] = {"friendly", "randn", "adversarial", "exact_dot"};
 const char* const kRanges[] = {"causal", "random", "full"};
+const char* const kKSources[] = {"bf16", "fp16", "fp32"};
+const char* const kAmaxEdges[] = {"free", "at", "below", "above", "mix"};
 
 std::string join(const std::vector<int32_t>& v, size_t row, char row_sep) {
   std::string s = "[";
@@ -106,6 +108,10 @@ const char* to_string(CaseOp op) { return kOps[int(op)]; }
 CaseOp case_op_from_string(const std::string& s) { return CaseOp(lookup("op", s, kOps)); }
 const char* to_string(ValueDist d) { return kDists[int(d)]; }
 ValueDist value_dist_from_string(const std::string& s) { return ValueDist(lookup("dist", s, kDists)); }
+const char* to_string(KSource k) { return kKSources[int(k)]; }
+KSource k_source_from_string(const std::string& s) { return KSource(lookup("ksrc", s, kKSources)); }
+const char* to_string(AmaxEdge a) { return kAmaxEdges[int(a)]; }
+AmaxEdge amax_edge_from_string(const std::string& s) { return AmaxEdge(lookup("amax", s, kAmaxEdges)); }
 
 int32_t CaseDescriptor::batch() const {
   if (!lens_2d) return int32_t(lens.size());
@@ -134,6 +140,12 @@ std::string to_string(const CaseDescriptor& d) {
     o << kRanges[int(d.ranges)];
   }
   o << " topk=" << d.topk << " seed=" << hex(d.seed);
+  // the value keys, only where they differ from the defaults (older lines print as they did)
+  if (d.ksrc != KSource::bf16) o << " ksrc=" << to_string(d.ksrc);
+  if (d.amax != AmaxEdge::free) o << " amax=" << to_string(d.amax);
+  if (d.nan_codes) o << " nan_codes=1";
+  if (d.odd_weights) o << " odd_weights=1";
+  if (d.odd_scales) o << " odd_scales=1";
   return o.str();
 }
 
@@ -214,9 +226,15 @@ CaseDescriptor parse_case(const std::string& line) {
   }
   if (const auto* v = take("topk")) d.topk = parse_int<int32_t>("topk", *v);
   if (const auto* v = take("seed")) d.seed = parse_int<uint64_t>("seed", *v);
+  if (const auto* v = take("ksrc")) d.ksrc = k_source_from_string(*v);
+  if (const auto* v = take("amax")) d.amax = amax_edge_from_string(*v);
+  if (const auto* v = take("nan_codes")) d.nan_codes = parse_bool("nan_codes", *v);
+  if (const auto* v = take("odd_weights")) d.odd_weights = parse_bool("odd_weights", *v);
+  if (const auto* v = take("odd_scales")) d.odd_scales = parse_bool("odd_scales", *v);
   for (const char* key : {"op", "layout", "B", "D", "Qb", "H", "next_n", "lens", "pages", "stride", "max_blocks",
                           "table", "tpad", "pad_slots", "max_ctx", "out_pad", "enc", "quant", "ue8m0", "profile",
-                          "clean", "dist", "M", "ranges", "topk", "seed"})
+                          "clean", "dist", "M", "ranges", "topk", "seed", "ksrc", "amax", "nan_codes",
+                          "odd_weights", "odd_scales"})
     kv.erase(key);
   if (!kv.empty()) reject(kv.begin()->first, quote(kv.begin()->second), "unknown descriptor key");
   return d;

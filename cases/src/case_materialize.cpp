@@ -103,6 +103,24 @@ void check_case_size(const CaseDescriptor& d) {
                std::to_string(int64_t(tokens)) + " + " + std::to_string(d.pad_slots) + " padding)");
 }
 
+// The value keys, where docs/numerics.md defines a result (and where they change a tensor).
+void check_special_values(const CaseDescriptor& d) {
+  const bool logits_op = d.op == CaseOp::paged_logits || d.op == CaseOp::ragged_logits;
+  if (d.nan_codes && d.op == CaseOp::quant_cache)
+    reject("nan_codes", std::string("1"), "quant_cache reads a K source, and a NaN there has no defined scale (the "
+                                          "reference rejects it); NaN codes exist in q and in the cache of the other ops");
+  if (d.odd_weights && !logits_op) reject("odd_weights", std::string("1"), "only the logits ops have weights");
+  if (d.odd_scales && d.op == CaseOp::quant_cache)
+    reject("odd_scales", std::string("1"), "quant_cache computes the scales; odd scales exist in the cache of the other ops");
+  const bool has_source = d.op == CaseOp::quant_cache || (d.dist != ValueDist::friendly && d.dist != ValueDist::exact_dot);
+  if (!has_source && d.ksrc != KSource::bf16)
+    reject("ksrc", std::string(to_string(d.ksrc)), std::string("dist=") + to_string(d.dist) + " writes the codes of " +
+                                                       to_string(d.op) + " directly: the case has no K source");
+  if (!has_source && d.amax != AmaxEdge::free)
+    reject("amax", std::string(to_string(d.amax)), std::string("dist=") + to_string(d.dist) + " writes the codes of " +
+                                                       to_string(d.op) + " directly: the case has no K source");
+}
+
 void check_descriptor(const CaseDescriptor& d) {
   if (d.page_size < 1) reject("B", d.page_size, "must be >= 1");
   if (d.head_dim < 1) reject("D", d.head_dim, "must be >= 1");
@@ -124,6 +142,7 @@ void check_descriptor(const CaseDescriptor& d) {
   if (d.topk < 1) reject("topk", d.topk, "must be >= 1");
   if (d.op == CaseOp::ragged_logits && d.quant_block != d.head_dim)
     reject("Qb", d.quant_block, "the logits ops need Qb == D = " + std::to_string(d.head_dim));
+  check_special_values(d);
   check_case_size(d);
 }
 
@@ -197,6 +216,46 @@ std::vector<char> padding_positions(const CounterRng& rng, int64_t real, int64_t
     for (int64_t j = pos + 1; j <= n; j += j & -j) tree[size_t(j)] -= 1;
   }
   return is_pad;
+}
+
+// NaN codes and odd scales written over the cache after the write (logits ops and gather),
+// then the gather redone. The cache is no longer quantise-and-cache(k): the case's `k` becomes
+// the dequantised cache (as for friendly codes) and no K source is stored for it.
+void plant_in_cache(CaseTensors& t, const BlockTableView& compact) {
+  const CaseDescriptor& d = t.desc;
+  const int32_t B = d.page_size;
+  // compact slots no row reads (ragged: outside every [ks, ke)); paged rows read every written token
+  std::vector<char> unread(t.slots_compact.size(), 0);
+  if (d.op == CaseOp::ragged_logits) {
+    std::vector<int32_t> cover(size_t(t.gathered.rows) + 1, 0);
+    for (size_t i = 0; i < t.ks.size(); ++i)
+      if (t.ks[i] < t.ke[i]) { ++cover[size_t(t.ks[i])]; --cover[size_t(t.ke[i])]; }
+    std::unordered_set<int64_t> read;
+    int64_t row = 0;
+    int32_t depth = 0;
+    for (int32_t b = 0; b < t.batch; ++b)
+      for (int64_t s = 0; s < t.lens[size_t(b)]; ++s, ++row) {
+        depth += cover[size_t(row)];
+        if (depth > 0) read.insert(int64_t(compact.at(b, s / B)) * B + s % B);
+      }
+    for (size_t i = 0; i < unread.size(); ++i) unread[i] = t.slots_compact[i] >= 0 && !read.count(t.slots_compact[i]);
+  }
+  plant_cache_specials(d, t.slots_compact, unread, t.cache);
+  t.cache_from_source = false;
+  t.k_bits16.clear();
+  const int64_t D = d.head_dim;
+  for (size_t i = 0; i < t.slots_compact.size(); ++i) {
+    const int64_t cs = t.slots_compact[i];
+    if (cs < 0) continue;
+    const int64_t p = t.cache.layout.slot_page(cs);
+    const int32_t s = t.cache.layout.slot_in_page(cs);
+    for (int32_t j = 0; j < D; ++j)
+      t.k[i * size_t(D) + size_t(j)] = fp8_decode(t.cache.value_code(p, s, j), d.encoding) * t.cache.scale(p, s, j / d.quant_block);
+  }
+  const std::vector<int32_t>& glens = d.op == CaseOp::paged_logits ? t.written : t.lens;
+  t.gathered = gather_k_cache(t.cache, compact, glens);
+  if (d.op == CaseOp::ragged_logits && t.gathered.rows > 0)
+    std::memcpy(t.kscale.data(), t.gathered.scales.data(), size_t(t.gathered.rows) * 4);
 }
 
 }  // namespace
@@ -322,8 +381,10 @@ CaseTensors materialize(const CaseDescriptor& din, bool expected) {
       for (int32_t q = 0; q < page.scales_per_token(); ++q) t.cache.set_scale(p, s, q, scales[size_t(q)]);
     }
   }
-  t.k_bf16.resize(t.k.size());
-  for (size_t i = 0; i < t.k.size(); ++i) t.k_bf16[i] = bf16_encode(t.k[i]);
+  if (t.cache_from_source && d.ksrc != KSource::fp32) {
+    t.k_bits16.resize(t.k.size());
+    for (size_t i = 0; i < t.k.size(); ++i) t.k_bits16[i] = d.ksrc == KSource::bf16 ? bf16_encode(t.k[i]) : fp16_encode(t.k[i]);
+  }
 
   // ---- gather (gather's expected output; ragged's k) ---------------------------------------
   const std::vector<int32_t>& glens = d.op == CaseOp::paged_logits ? t.written : t.lens;
@@ -368,9 +429,12 @@ CaseTensors materialize(const CaseDescriptor& din, bool expected) {
       }
     }
   }
+  if (d.nan_codes || d.odd_scales) plant_in_cache(t, compact);
   if (d.op == CaseOp::paged_logits || d.op == CaseOp::ragged_logits) {
     fill_q(d, t.rows, t.q);
+    plant_nan_q(d, t.rows, t.q);
     fill_weights(d, t.rows, t.weights);
+    plant_odd_weights(d, t.rows, t.weights);
     t.logits_row_stride = t.cols + d.out_pad;
     if (expected) {
       compute_expected_logits(t);

@@ -51,6 +51,25 @@ int64_t pages_needed(const CaseDescriptor& d, std::vector<int32_t>* w = nullptr)
   return K;
 }
 
+// The value keys, drawn after every other field (so each other field is drawn as it was before
+// they existed), and only where materialize() defines them. quant_cache, the one op that runs a
+// kernel's quantiser, plants amax values at the edge most often: an fp32 amax one ulp above
+// FMAX*2^e is what tells log2f from exact power-of-two rounding.
+void draw_special_values(Draw& r, CaseDescriptor& d) {
+  const bool logits = d.op == CaseOp::paged_logits || d.op == CaseOp::ragged_logits;
+  const bool has_source = d.op == CaseOp::quant_cache || (d.dist != ValueDist::friendly && d.dist != ValueDist::exact_dot);
+  if (has_source) {
+    d.ksrc = r.pick({KSource::bf16, KSource::bf16, KSource::fp32, KSource::fp32, KSource::fp16});
+    if (r.chance(d.op == CaseOp::quant_cache ? 60 : 20))
+      d.amax = r.pick({AmaxEdge::mix, AmaxEdge::mix, AmaxEdge::at, AmaxEdge::below, AmaxEdge::above});
+  }
+  if (d.op != CaseOp::quant_cache) {
+    d.nan_codes = r.chance(15);
+    d.odd_scales = r.chance(15);
+  }
+  if (logits) d.odd_weights = r.chance(15);
+}
+
 }  // namespace
 
 CaseDescriptor random_case(uint64_t seed, uint64_t index, const GenOptions& opt) {
@@ -163,6 +182,7 @@ CaseDescriptor random_case_attempt(uint64_t seed, uint64_t index, uint32_t attem
     d.ranges = r.pick({RangeGen::causal, RangeGen::causal, RangeGen::random, RangeGen::full});
   }
   if (logits && r.chance(40)) d.topk = r.pick({1, 2, 7, 64, 255, 256});
+  if (opt.special_values) draw_special_values(r, d);
   d.seed = r.rng.u64(r.stream, 1u << 20);
   return d;
 }
@@ -265,7 +285,15 @@ std::vector<CaseDescriptor> shrink_candidates(const CaseDescriptor& d) {
   simpler([](CaseDescriptor& c) { c.ue8m0 = false; });
   simpler([](CaseDescriptor& c) { c.quant = QuantVariant::exact; });
   simpler([](CaseDescriptor& c) { c.encoding = Fp8Encoding::e4m3fn; });
-  simpler([](CaseDescriptor& c) { c.dist = ValueDist::friendly; });
+  simpler([](CaseDescriptor& c) {
+    c.dist = ValueDist::friendly;
+    if (c.op != CaseOp::quant_cache) { c.ksrc = KSource::bf16; c.amax = AmaxEdge::free; }  // friendly codes have no source
+  });
+  simpler([](CaseDescriptor& c) { c.nan_codes = false; });
+  simpler([](CaseDescriptor& c) { c.odd_weights = false; });
+  simpler([](CaseDescriptor& c) { c.odd_scales = false; });
+  simpler([](CaseDescriptor& c) { c.amax = AmaxEdge::free; });
+  simpler([](CaseDescriptor& c) { c.ksrc = KSource::bf16; });
   simpler([](CaseDescriptor& c) { c.topk = 2048; });
   if (d.ranges != RangeGen::explicit_list) simpler([](CaseDescriptor& c) { c.ranges = RangeGen::full; });
   if (d.table.empty()) {

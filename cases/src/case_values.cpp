@@ -4,11 +4,6 @@ namespace mqa::casegen {
 
 namespace {
 
-float bf16_round(float x) { return bf16_decode(bf16_encode(x)); }
-
-// 2^e as a float for -126 <= e <= 127, built from bits (no libm).
-float pow2(int e) { return f32_from_bits(uint32_t(e + 127) << 23); }
-
 // A code that is not NaN, chosen uniformly from the other 254/255.
 uint8_t random_finite_code(uint32_t r, Fp8Encoding enc) {
   uint8_t c = uint8_t(r);
@@ -29,40 +24,43 @@ void fill_k_source(const CaseDescriptor& d, int64_t T, std::vector<float>& k) {
   const CounterRng rng{d.seed};
   const int64_t D = d.head_dim, Qb = d.quant_block;
   const float fmax = fp8_traits(d.encoding).max_value;
+  const KSource ks = d.ksrc;
   k.assign(size_t(T * D), 0.0f);
   for (int64_t t = 0; t < T; ++t) {
     float* row = k.data() + t * D;
     // per-token magnitude 2^-3 .. 2^3: scales vary across tokens
     const float mag = pow2(int(rng.below(kStreamKToken, uint64_t(t) * 4, 7)) - 3);
-    for (int64_t i = 0; i < D; ++i) row[i] = bf16_round(randn_like(rng, kStreamKSource, uint64_t(t * D + i)) * mag);
-    if (d.dist != ValueDist::adversarial) continue;
-    for (int64_t q0 = 0; q0 < D; q0 += Qb) {  // one adversarial pattern per quant block
+    for (int64_t i = 0; i < D; ++i) row[i] = source_round(randn_like(rng, kStreamKSource, uint64_t(t * D + i)) * mag, ks);
+    for (int64_t q0 = 0; q0 < D; q0 += Qb) {
       float* blk = row + q0;
       const uint64_t key = uint64_t(t * D + q0);
-      const uint32_t kind = rng.below(kStreamKToken, key * 4 + 1, 6);
-      const int64_t pos = rng.below(kStreamKToken, key * 4 + 2, uint32_t(Qb));
-      const int e = int(rng.below(kStreamKToken, key * 4 + 3, 15)) - 10;
-      const float edge = bf16_round(fmax * pow2(e));  // amax / FMAX is exactly 2^e
-      const float sign = (rng.u32(kStreamKToken, key * 4 + 1) >> 31) ? -1.0f : 1.0f;
-      for (int64_t i = 0; i < Qb; ++i) {  // keep the rest strictly below the planted amax
-        const float a = blk[i] < 0 ? -blk[i] : blk[i];
-        if (a >= edge * 0.5f) blk[i] = bf16_round(blk[i] * 0.25f);
+      if (d.dist == ValueDist::adversarial) {  // one adversarial pattern per quant block
+        const uint32_t kind = rng.below(kStreamKToken, key * 4 + 1, 6);
+        const int64_t pos = rng.below(kStreamKToken, key * 4 + 2, uint32_t(Qb));
+        const int e = int(rng.below(kStreamKToken, key * 4 + 3, 15)) - 10;
+        const float edge = source_round(fmax * pow2(e), ks);  // amax / FMAX is exactly 2^e
+        const float sign = (rng.u32(kStreamKToken, key * 4 + 1) >> 31) ? -1.0f : 1.0f;
+        for (int64_t i = 0; i < Qb; ++i) {  // keep the rest strictly below the planted amax
+          const float a = blk[i] < 0 ? -blk[i] : blk[i];
+          if (a >= edge * 0.5f) blk[i] = source_round(blk[i] * 0.25f, ks);
+        }
+        switch (kind) {
+          case 0: blk[pos] = sign * edge; break;                         // sc exactly a power of two
+          case 1: blk[pos] = sign * source_step(edge, ks, 1); break;   // 1 ulp above
+          case 2: blk[pos] = sign * source_step(edge, ks, -1); break;  // 1 ulp below
+          case 3:  // all below the 1e-4 amax clamp
+            for (int64_t i = 0; i < Qb; ++i) blk[i] = source_round(blk[i] * pow2(-17), ks);
+            break;
+          case 4:  // cancellation: pairs (x, -x)
+            for (int64_t i = 0; i + 1 < Qb; i += 2) blk[i + 1] = -blk[i];
+            break;
+          default:  // one huge value: the others quantise to subnormal codes or zero
+            for (int64_t i = 0; i < Qb; ++i) blk[i] = source_round(blk[i] * pow2(-12), ks);
+            blk[pos] = sign * edge;
+            break;
+        }
       }
-      switch (kind) {
-        case 0: blk[pos] = sign * edge; break;  // sc exactly a power of two
-        case 1: blk[pos] = sign * bf16_decode(uint16_t(bf16_encode(edge) + 1)); break;  // 1 ulp above
-        case 2: blk[pos] = sign * bf16_decode(uint16_t(bf16_encode(edge) - 1)); break;  // 1 ulp below
-        case 3:  // all below the 1e-4 amax clamp
-          for (int64_t i = 0; i < Qb; ++i) blk[i] = bf16_round(blk[i] * pow2(-17));
-          break;
-        case 4:  // cancellation: pairs (x, -x)
-          for (int64_t i = 0; i + 1 < Qb; i += 2) blk[i + 1] = -blk[i];
-          break;
-        default:  // one huge value: the others quantise to subnormal codes or zero
-          for (int64_t i = 0; i < Qb; ++i) blk[i] = bf16_round(blk[i] * pow2(-12));
-          blk[pos] = sign * edge;
-          break;
-      }
+      if (d.amax != AmaxEdge::free) plant_amax(d, key, blk, Qb);
     }
   }
 }

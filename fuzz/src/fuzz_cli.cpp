@@ -81,7 +81,7 @@ struct CliState {
   std::string time, shard = "0/1", ops = "all", profile = "all", layouts = "all", page_sizes = "any",
               heads = "any", head_dims = "any", next_n = "any", encodings = "any", lens_2d = "any",
               writes = "defined", isolate = "auto", json, junit;
-  bool no_shrink = false, no_high_ids = false, list = false;
+  bool no_shrink = false, no_high_ids = false, no_special_values = false, list = false;
   CLI::Option* shrink_steps = nullptr;
   CLI::Option* shrink_time = nullptr;
   CLI::Option* cases = nullptr;
@@ -124,6 +124,7 @@ void apply(CliState& s) {
   else if (s.lens_2d == "off") g.lens = LensShape::one_d;
   else reject("--lens-2d", "'" + s.lens_2d + "'", "expected on, off or any");
   g.high_page_ids = !s.no_high_ids;
+  g.special_values = !s.no_special_values;
   if (s.writes == "defined") o.run.writes = WriteScope::defined;
   else if (s.writes == "columns") o.run.writes = WriteScope::columns;
   else reject("writes", "'" + s.writes + "'", "expected defined or columns");
@@ -215,6 +216,8 @@ void add_cli(CLI::App& app) {
   f->add_option("--max-tokens", o.gen.max_tokens, "written tokens per case")->capture_default_str();
   f->add_option("--max-heads", o.gen.max_heads, "heads per case (when --heads is not given)")->capture_default_str();
   f->add_flag("--no-high-ids", state->no_high_ids, "never use pools past 65,536 pages / 2^32 bytes");
+  f->add_flag("--no-special-values", state->no_special_values,
+              "only bf16 K sources with free amax, no NaN codes, odd weights or odd scales (the draws before these keys)");
   f->add_option("--redraws", o.redraws,
                 "sub-draws per case while the kernel's supports() refuses it, after narrowing the draw to the shapes "
                 "it supports (0: plain draws; refused cases count as unsupported)")

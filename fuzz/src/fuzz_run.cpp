@@ -220,6 +220,12 @@ std::vector<std::string> coverage_classes(const CaseTensors& t) {
   c.push_back(std::string("enc ") + to_string(d.encoding));
   if (d.op == CaseOp::paged_logits || d.op == CaseOp::ragged_logits) c.push_back(std::string("profile ") + to_string(d.profile));
   if (d.op == CaseOp::quant_cache) c.push_back(std::string("quant ") + to_string(d.quant) + (d.ue8m0 ? " ue8m0" : ""));
+  if (d.op == CaseOp::quant_cache || (d.dist != ValueDist::friendly && d.dist != ValueDist::exact_dot))
+    c.push_back(std::string("ksrc ") + to_string(d.ksrc));
+  if (d.amax != AmaxEdge::free) c.push_back(std::string("amax ") + to_string(d.amax));
+  if (d.nan_codes) c.push_back("NaN codes");
+  if (d.odd_weights) c.push_back("odd weights");
+  if (d.odd_scales) c.push_back("odd k scales");
   return c;
 }
 

@@ -37,7 +37,7 @@ double bytes_of(const V& v) {
 
 // The big tensors of a materialised case, as check_case_size estimates them (expected only).
 double case_bytes(const mqa::CaseTensors& t) {
-  return bytes_of(t.k_bf16) + bytes_of(t.k) + bytes_of(t.slots) + bytes_of(t.slots_compact) + bytes_of(t.q) +
+  return bytes_of(t.k_bits16) + bytes_of(t.k) + bytes_of(t.slots) + bytes_of(t.slots_compact) + bytes_of(t.q) +
          bytes_of(t.weights) + bytes_of(t.ks) + bytes_of(t.ke) + bytes_of(t.gathered.values) +
          bytes_of(t.gathered.scales) + bytes_of(t.kscale) + bytes_of(t.logits) + bytes_of(t.topk) +
          bytes_of(t.block_table) + bytes_of(t.block_table_compact) + bytes_of(t.lens) + bytes_of(t.written);

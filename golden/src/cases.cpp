@@ -71,7 +71,8 @@ Case case_from_tensors(const std::string& name, const CaseTensors& t, const std:
   const int64_t D = d.head_dim, T = t.num_tokens();
 
   if (t.cache_from_source) {
-    add(c, "k_source", {T, D}, t.k_bf16, "bf16");
+    if (d.ksrc == KSource::fp32) add(c, "k_source", {T, D}, t.k, "fp32");
+    else add(c, "k_source", {T, D}, t.k_bits16, to_string(d.ksrc));
     add(c, "slot_mapping", {T}, t.slots);
   }
   const int64_t P = int64_t(t.page_ids.size());

@@ -13,7 +13,7 @@ enum class Need : uint8_t { required, optional, absent };
 struct DatasetSpec {
   std::string name;
   DType dtype;
-  std::string encoding;  // "fp8" (the case's encoding), "bf16", or "" (none)
+  std::string encoding;  // "fp8" (the case's encoding), "k_source" (bf16 / fp16 bits, or fp32 data), or "" (none)
   std::function<Need(const CaseInfo&)> need;
   std::function<std::vector<int64_t>(const CaseInfo&)> shape;  // -1 = any extent
 };

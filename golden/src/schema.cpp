@@ -106,7 +106,7 @@ std::vector<DatasetSpec> make_specs() {
   auto table = [](const CaseInfo& i) { return when(i.op != "quant_cache"); };
   auto gathered = [](const CaseInfo& i) { return when(i.op == "gather" || i.op == "ragged_logits"); };
   return {
-      {"k_source", DType::u16, "bf16", source, [=](const CaseInfo& i) { return Shape{kAny, D(i)}; }},
+      {"k_source", DType::u16, "k_source", source, [=](const CaseInfo& i) { return Shape{kAny, D(i)}; }},
       {"slot_mapping", DType::i64, "", source, [](const CaseInfo&) { return Shape{kAny}; }},
       {"cache", DType::u8, "fp8", [](const CaseInfo&) { return Need::required; },
        [](const CaseInfo& i) { return Shape{kAny, i.page_stride}; }},
@@ -189,8 +189,11 @@ void validate_case(const Case& c, FileKind kind, const std::string& file) {
   for (const auto& [name, a] : c.data) {
     const DatasetSpec* s = find_spec(name);
     if (!s) fail(name, "not a schema v1 dataset name");
-    if (a.dtype != s->dtype)
-      fail(name, std::string("dtype ") + to_string(a.dtype) + ", expected " + to_string(s->dtype));
+    // k_source: uint16 with encoding bf16 or fp16, or float32 with encoding fp32 (its dtype)
+    const bool source_f32 = s->encoding == "k_source" && a.dtype == DType::f32;
+    if (a.dtype != s->dtype && !source_f32)
+      fail(name, std::string("dtype ") + to_string(a.dtype) + ", expected " + to_string(s->dtype) +
+                     (s->encoding == "k_source" ? " or float32" : ""));
     if (int64_t(a.bytes.size()) != a.elements() * size_of(a.dtype))
       fail(name, "holds " + std::to_string(a.bytes.size()) + " bytes for shape " + shape_string(a.shape));
     if (kind == FileKind::candidate) continue;  // shapes are checked against the golden case
@@ -201,8 +204,15 @@ void validate_case(const Case& c, FileKind kind, const std::string& file) {
     if (a.role != want_role) fail(name, std::string("role ") + to_string(a.role) + ", expected " + to_string(want_role));
     const Shape want = s->shape(i);
     if (!shape_matches(want, a.shape)) fail(name, "shape " + shape_string(a.shape) + ", expected " + shape_string(want));
-    const std::string enc = s->encoding == "fp8" ? i.encoding : s->encoding;
-    if (a.encoding != enc) fail(name, "attribute encoding = '" + a.encoding + "', expected '" + enc + "'");
+    if (s->encoding == "k_source") {
+      const bool ok = source_f32 ? a.encoding == "fp32" : a.encoding == "bf16" || a.encoding == "fp16";
+      if (!ok)
+        fail(name, "attribute encoding = '" + a.encoding + "', expected " +
+                       (source_f32 ? "'fp32' (float32 data)" : "'bf16' or 'fp16' (uint16 data)"));
+    } else {
+      const std::string enc = s->encoding == "fp8" ? i.encoding : s->encoding;
+      if (a.encoding != enc) fail(name, "attribute encoding = '" + a.encoding + "', expected '" + enc + "'");
+    }
     if (a.role == Role::output && a.compare.empty() && kind == FileKind::golden)
       fail(name, "output without a compare attribute");
   }

@@ -41,16 +41,13 @@ float block_scale(float amax, const QuantParams& p) {
   const float a = amax > kMinAmax ? amax : kMinAmax;
   switch (p.variant) {
     case QuantVariant::exact: return exact_block_scale(amax, p.encoding, p.ue8m0);
-    case QuantVariant::vllm: {  // vLLM's CUDA kernel divides by the literal 448
-      const float sc = a / 448.0f;
-      return p.ue8m0 ? ue8m0_round_up_libm(sc) : sc;
-    }
+    case QuantVariant::vllm:  // vLLM's CUDA kernel divides by the literal 448
     case QuantVariant::aiter: {
-      const float sc = a / fp8_traits(p.encoding).max_value;
+      const float sc = a / scale_divisor(p.variant, p.encoding);
       return p.ue8m0 ? ue8m0_round_up_libm(sc) : sc;
     }
     case QuantVariant::sglang: {  // Triton act_quant multiplies by the fp32 constant 1/448
-      const float sc = a * (1.0f / 448.0f);
+      const float sc = a * (1.0f / scale_divisor(p.variant, p.encoding));
       return p.ue8m0 ? ue8m0_round_up_libm(sc) : sc;
     }
   }

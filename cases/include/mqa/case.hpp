@@ -9,6 +9,9 @@
 //   pages=70000 stride=natural max_blocks=auto table=perm tpad=0 pad_slots=0 max_ctx=auto
 //   out_pad=0 enc=e4m3fn quant=exact ue8m0=0 profile=exact clean=0 dist=randn
 //   M=0 ranges=causal topk=2048 seed=0x1234
+// followed, only where they differ from their defaults (so that every line written before they
+// existed prints and regenerates as it did), by the value keys
+//   ksrc=bf16 amax=free nan_codes=0 odd_weights=0 odd_scales=0
 // lens: `1d:[a,b,...]` (one per sequence) or `2d:[a,b|c,d]` (next_n per sequence, `|` between
 // sequences). table: `perm` (distinct pages drawn from the pool by the seed) or explicit rows
 // `[3,5,-1|7,-1,-1]` (row stride = max_blocks + tpad). ranges (ragged only): causal | random |
@@ -36,11 +39,24 @@ enum class CaseOp : uint8_t { quant_cache = 0, gather = 1, paged_logits = 2, rag
 // core) with arbitrary fp32 weights and k scales: the inputs that tell epilogue orders apart.
 enum class ValueDist : uint8_t { friendly = 0, randn = 1, adversarial = 2, exact_dot = 3 };
 enum class RangeGen : uint8_t { causal = 0, random = 1, full = 2, explicit_list = 3 };
+// The dtype of the K source that quantise-and-cache reads. kut.h passes fp32 values (bf16 and
+// fp16 decode exactly), so the dtype decides which values can occur: only an fp32 source puts
+// an amax one fp32 ulp from FMAX*2^e, where log2f-based and exact power-of-two roundings differ.
+enum class KSource : uint8_t { bf16 = 0, fp16 = 1, fp32 = 2 };
+// Where the amax of every quant block of the K source is planted: free (wherever the values
+// fall), exactly at FMAX*2^e, one ulp (of the source dtype) below or above it, or mix (each block
+// one of the three, drawn). FMAX is the divisor of the case's quant variant (448 for vllm and
+// sglang, the encoding's FMAX for exact and aiter: quant.hpp), so that sc lands at 2^e.
+enum class AmaxEdge : uint8_t { free = 0, at = 1, below = 2, above = 3, mix = 4 };
 
 const char* to_string(CaseOp op);
 CaseOp case_op_from_string(const std::string& s);
 const char* to_string(ValueDist d);
 ValueDist value_dist_from_string(const std::string& s);
+const char* to_string(KSource k);
+KSource k_source_from_string(const std::string& s);
+const char* to_string(AmaxEdge a);
+AmaxEdge amax_edge_from_string(const std::string& s);
 
 struct CaseDescriptor {
   CaseOp op = CaseOp::paged_logits;
@@ -71,6 +87,13 @@ struct CaseDescriptor {
   std::vector<int32_t> ks, ke;  // ragged, explicit ranges only
   int32_t topk = 2048;        // k of the top-k consumer (logits ops)
   uint64_t seed = 0;
+  // ---- special values (docs/numerics.md defines the result of each; case_specials.cpp) ----
+  KSource ksrc = KSource::bf16;   // dtype of the K source (ops whose cache comes from a source)
+  AmaxEdge amax = AmaxEdge::free; // amax of every quant block at / next to FMAX*2^e
+  bool nan_codes = false;   // NaN fp8 codes in q and in the cache's k (logits ops, gather)
+  bool odd_weights = false; // weights +-inf, NaN, +-0, subnormal, +-3e38 (logits ops)
+  bool odd_scales = false;  // k scales 0, -0, negative, subnormal, 1e30; NaN/+-inf where no
+                            // row reads the token (ragged) or the op copies bytes (gather)
 
   int32_t batch() const;  // number of sequences
   bool operator==(const CaseDescriptor&) const = default;
@@ -124,11 +147,12 @@ struct CaseTensors {
   std::vector<int32_t> lens;                 // desc.lens
   std::vector<int32_t> written;              // tokens written per sequence (W_b)
   // --- the write (quantise-and-cache) ----------------------------------------------------
-  std::vector<uint16_t> k_bf16;    // [T, D] source K as bf16 bits
-  std::vector<float> k;            // [T, D] the same values in fp32 (exact)
+  std::vector<uint16_t> k_bits16;  // [T, D] source K as bf16 or fp16 bits (desc.ksrc); empty for fp32
+  std::vector<float> k;            // [T, D] the same values in fp32 (exact); the source itself for fp32
   std::vector<int64_t> slots;      // [T] physical slots (-1 = padding)
   std::vector<int64_t> slots_compact;
-  bool cache_from_source = true;   // false: friendly codes written directly (see materialize)
+  bool cache_from_source = true;   // false: codes written directly (friendly), or NaN codes / odd
+                                   // scales planted after the write: `k` is then decode(code) * scale
   // --- logits inputs ---------------------------------------------------------------------
   std::vector<uint8_t> q;          // paged: [batch, next_n, H, D]; ragged: [M, H, D] codes
   std::vector<float> weights;      // [rows, H]

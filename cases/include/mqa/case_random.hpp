@@ -42,6 +42,9 @@ struct GenOptions {
   int32_t max_heads = 64;     // bounds the default heads (not an explicit `heads` list)
   int32_t max_rows = 64;      // ragged M
   bool high_page_ids = true;  // sometimes pools past 65,536 pages / 2^32 bytes
+  // The value keys (fp32 / fp16 K sources, amax at FMAX*2^e, NaN codes, odd weights and
+  // scales); false (`--no-special-values`) draws every case as before they existed.
+  bool special_values = true;
   int32_t size = 100;         // 0..100: scales lengths and counts (RapidCheck's size)
 };
 

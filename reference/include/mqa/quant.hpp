@@ -11,6 +11,12 @@ enum class QuantVariant : uint8_t { exact = 0, vllm = 1, aiter = 2, sglang = 3 }
 
 inline constexpr float kMinAmax = 1e-4f;  // every variant clamps amax from below by 1e-4
 
+// The FMAX a variant divides amax by: vLLM's kernel and SGLang's act_quant use the literal 448
+// (also for e4m3fnuz), aiter and `exact` the encoding's FMAX. sc is 2^e where amax = this * 2^e.
+MQA_HD constexpr float scale_divisor(QuantVariant v, Fp8Encoding enc) {
+  return v == QuantVariant::vllm || v == QuantVariant::sglang ? 448.0f : fp8_traits(enc).max_value;
+}
+
 // Round a positive normal fp32 UP to a power of two, exactly: exponent + (mantissa != 0).
 MQA_HD constexpr float ue8m0_round_up_exact(float sc) {
   const uint32_t b = f32_bits(sc);
