@@ -44,7 +44,10 @@ double element_bound(const RowInputs& r, const double* k, float kscale, const To
       for (int32_t d = 0; d < r.D; ++d) dot += std::fabs(r.q[int64_t(h) * r.D + d] * k[d]);
       s += std::fabs(double(r.w[h])) * dot;
     }
-    bound = double(r.D + r.H + 1) * kU * s * ks;
+    // plus underflow: the D-term sums are multiples of 2^-20, never subnormal, but each of the
+    // kernel's and the reference's H products, H - 1 additions and one scale (2H + 2 operations)
+    // may lose 2^-150 absolute in the subnormal range (a subnormal kscale puts them there)
+    bound = double(r.D + r.H + 1) * kU * s * ks + double(2 * r.H + 2) * 0x1p-150 * std::max(1.0, ks);
   } else {
     // Dot of head h, instruction by instruction: step i adds products [32i, 32i+32) to the
     // accumulator c. Every addend is aligned to the largest one (2^E <= M < 2^(E+1)) and cut

@@ -133,6 +133,39 @@ TEST(ToleranceBf16Out, RoundingTheLogitsToBf16NeedsTheOption) {
   EXPECT_TRUE(judge(pr, mma, "tolerance:fp8_mma,bf16_out").pass);
 }
 
+TEST(ToleranceFp32, SubnormalScalesLeaveRoomForUnderflow) {
+  // Subnormal k scales (odd_scales draws 2^-149): the logits are subnormal, where one rounding
+  // loses up to 2^-150 absolute whatever its relative size. An fp32 kernel summing the heads
+  // sequentially, and the logits one ulp (2^-149) off, are within tolerance:fp32; a wrong scale is not.
+  Problem pr(5);
+  for (size_t i = 0; i < pr.kscale.size(); ++i) pr.kscale[i] = std::ldexp(float(1 + i % 7), -149);
+  const RaggedLogitsProblem p = pr.problem();
+  std::vector<float> expected(size_t(pr.M * pr.N), 0.0f), sequential = expected;
+  ragged_mqa_logits(p, expected.data(), pr.N);
+  std::vector<float> ulp_up = expected;
+  int moved = 0;
+  for (float& x : ulp_up)
+    if (std::isfinite(x) && x != 0) { x = std::nextafter(x, INFINITY); ++moved; }
+  ASSERT_GT(moved, 0);
+  for (int r = 0; r < pr.M; ++r)
+    for (int s = pr.ks[size_t(r)]; s < pr.ke[size_t(r)]; ++s) {
+      float sum = 0;
+      for (int h = 0; h < pr.heads; ++h) {
+        double a = 0;
+        for (int d = 0; d < pr.head_dim; ++d)
+          a += double(fp8_decode(pr.q[size_t((r * pr.heads + h) * pr.head_dim + d)], Fp8Encoding::e4m3fn)) *
+               fp8_decode(pr.k[size_t(s * pr.head_dim + d)], Fp8Encoding::e4m3fn);
+        sum += std::fmax(float(a), 0.0f) * pr.w[size_t(r * pr.heads + h)];
+      }
+      sequential[size_t(r * pr.N + s)] = sum * pr.kscale[size_t(s)];
+    }
+  EXPECT_TRUE(judge(pr, ulp_up, "tolerance").pass) << judge(pr, ulp_up, "tolerance").to_text();
+  EXPECT_TRUE(judge(pr, sequential, "tolerance").pass) << judge(pr, sequential, "tolerance").to_text();
+  std::vector<float> doubled = expected;
+  for (float& x : doubled) x *= 4.0f;
+  EXPECT_FALSE(judge(pr, doubled, "tolerance").pass);
+}
+
 TEST(ToleranceModel, NamesRoundTrip) {
   EXPECT_EQ(tolerance_model_from_string("fp8_mma"), ToleranceModel::fp8_mma);
   EXPECT_EQ(std::string(to_string(ToleranceModel::fp32_accum)), "fp32");
