@@ -21,7 +21,12 @@ LogitsCoordinates CaseTensors::logits_coordinates() const {
 }
 
 CompareReport CaseTensors::compare_logits(std::span<const float> actual, CompareMode mode, int32_t max_listed) const {
-  std::vector<float> expected = logits;
+  return compare_logits_with(logits, actual, mode, max_listed);
+}
+
+CompareReport CaseTensors::compare_logits_with(std::span<const float> given, std::span<const float> actual,
+                                               CompareMode mode, int32_t max_listed) const {
+  std::vector<float> expected(given.begin(), given.end());
   expected.resize(actual.size(), f32_from_bits(kLogitSentinelBits));
   mode.clean = desc.clean_logits;
   CompareOptions opt;

@@ -1,7 +1,7 @@
 // The device API of a build without a device compiler (MQA_CUDA=OFF, or AUTO without nvcc):
 // every op refuses with that reason, so callers (the kernel-under-test registry, the device
 // tests) report "unsupported" instead of failing to link.
-#include "mqa/device_ops.hpp"
+#include "mqa/device_oracle.hpp"
 
 namespace mqa::device {
 
@@ -24,5 +24,32 @@ void gather_k_cache(const PagedCacheLayout&, const uint8_t*, const BlockTableVie
 }
 void paged_mqa_logits(const PagedLogitsProblem&, float*, int64_t, LogitsPath) { throw DeviceError(kWhy); }
 void ragged_mqa_logits(const RaggedLogitsProblem&, float*, int64_t, LogitsPath) { throw DeviceError(kWhy); }
+
+// ABI version 2's device side (device_oracle.hpp): nothing can be allocated or run.
+DeviceBytes::DeviceBytes(size_t bytes) : n_(bytes) {
+  if (bytes > 0) throw DeviceError(kWhy);
+}
+DeviceBytes::~DeviceBytes() = default;
+Stream::Stream() { throw DeviceError(kWhy); }
+Stream::~Stream() = default;
+void Stream::synchronize(const char*) const { throw DeviceError(kWhy); }
+void synchronize_stream(void*, const char*) { throw DeviceError(kWhy); }
+void copy_to_device(void*, const void*, size_t) { throw DeviceError(kWhy); }
+void copy_to_host(void*, const void*, size_t) { throw DeviceError(kWhy); }
+void fill_words(void*, uint32_t, size_t, void*) { throw DeviceError(kWhy); }
+void fill_bytes(void*, uint8_t, size_t, void*) { throw DeviceError(kWhy); }
+void scatter_pages(uint8_t*, const uint8_t*, const int64_t*, int64_t, int64_t, void*) { throw DeviceError(kWhy); }
+void paged_mqa_logits_on_device(const PagedLogitsProblem&, const LogitsRegions&, float*, int64_t, void*,
+                                LogitsPath) {
+  throw DeviceError(kWhy);
+}
+void ragged_mqa_logits_on_device(const RaggedLogitsProblem&, const LogitsRegions&, float*, int64_t, void*,
+                                 LogitsPath) {
+  throw DeviceError(kWhy);
+}
+DeviceCompareCounts compare_logits_on_device(const float*, const float*, int64_t, const LogitsRegions&,
+                                             const CompareMode&, void*) {
+  throw DeviceError(kWhy);
+}
 
 }  // namespace mqa::device

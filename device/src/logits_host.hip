@@ -1,11 +1,14 @@
 // Host wrappers of the MQA-logits kernels: validate through the reference's own region
 // functions (logits.hpp), copy to the device, launch the chosen path, copy the output back.
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "device_common.hpp"
 #include "logits_launch.hpp"
+#include "mqa/device_oracle.hpp"
+#include "mqa/validate.hpp"
 
 namespace mqa::device {
 
@@ -77,6 +80,56 @@ std::string chosen_logits_kernel(LogitsPath path, int32_t heads, int32_t head_di
   return detail::to_string(detail::choose_kernel(path, heads, head_dim, direct_copies));
 }
 
+namespace detail {
+namespace {
+
+// Launches the chosen kernel over device tensors (`p`'s pointers and `out` are device memory)
+// and waits for the stream: the spans buffer lives until the kernel has finished.
+void run_paged(const PagedLogitsProblem& p, const LogitsRegions& g, float* out, int64_t out_row_stride,
+               hipStream_t stream, LogitsPath path) {
+  const int32_t H = p.heads, D = p.cache.page.head_dim;
+  const std::vector<RowSpan> spans = spans_of(g);
+  DeviceBuffer<RowSpan> sp(spans.data(), spans.size());
+  const LogitsDeviceArgs a{p.q, p.weights, out, out_row_stride, sp.get(), int32_t(g.rows), H, D,
+                           g.cols, int32_t(p.clean_logits), p.encoding};
+  const bool aligned = p.cache.page_stride % 16 == 0 && D % 16 == 0 && reinterpret_cast<uintptr_t>(p.cache_bytes) % 16 == 0;
+  const PagedTokens t{PagedView{p.cache, p.table}, p.cache_bytes, p.next_n, int32_t(aligned)};
+  const LogitsKernel kernel = choose_kernel(path, H, D, t.direct_ok());
+  launch_paged_logits(a, t, kernel, stream);
+  check(hipGetLastError(), (std::string("launch of paged logits (") + to_string(kernel) + ")").c_str());
+  check(hipStreamSynchronize(stream), (std::string("paged logits (") + to_string(kernel) + ")").c_str());
+}
+
+void run_ragged(const RaggedLogitsProblem& p, const LogitsRegions& g, float* out, int64_t out_row_stride,
+                hipStream_t stream, LogitsPath path) {
+  const int32_t H = p.heads, D = p.head_dim;
+  const std::vector<RowSpan> spans = spans_of(g);
+  DeviceBuffer<RowSpan> sp(spans.data(), spans.size());
+  const LogitsDeviceArgs a{p.q, p.weights, out, out_row_stride, sp.get(), int32_t(g.rows), H, D,
+                           g.cols, int32_t(p.clean_logits), p.encoding};
+  const bool aligned = D % 16 == 0 && reinterpret_cast<uintptr_t>(p.k) % 16 == 0;
+  const RaggedTokens t{p.k, p.kscale, D, int32_t(aligned)};
+  const LogitsKernel kernel = choose_kernel(path, H, D, t.direct_ok());
+  launch_ragged_logits(a, t, kernel, stream);
+  check(hipGetLastError(), (std::string("launch of ragged logits (") + to_string(kernel) + ")").c_str());
+  check(hipStreamSynchronize(stream), (std::string("ragged logits (") + to_string(kernel) + ")").c_str());
+}
+
+// The caller's regions must be the problem's (computed on host copies of the same problem).
+void check_regions(const LogitsRegions& g, int64_t rows, int64_t cols, int64_t out_row_stride) {
+  if (g.rows != rows) reject("regions.rows", g.rows, "the problem has " + std::to_string(rows) + " rows");
+  if (g.cols != cols) reject("regions.cols", g.cols, "the problem has " + std::to_string(cols) + " columns");
+  if (g.row_stride != out_row_stride)
+    reject("regions.row_stride", g.row_stride, "differs from out_row_stride = " + std::to_string(out_row_stride));
+  if (int64_t(g.row.size()) != rows) reject("regions.row.size", g.row.size(), "must equal rows");
+  for (size_t r = 0; r < g.row.size(); ++r)
+    if (g.row[r].valid_begin < 0 || g.row[r].valid_begin > g.row[r].valid_end || g.row[r].valid_end > cols)
+      reject("regions.row[" + std::to_string(r) + "]", g.row[r].valid_end, "outside [0, cols]");
+}
+
+}  // namespace
+}  // namespace detail
+
 void paged_mqa_logits(const PagedLogitsProblem& p, float* out, int64_t out_row_stride, LogitsPath path) {
   using namespace detail;
   const int32_t H = p.heads, D = p.cache.page.head_dim;
@@ -95,16 +148,10 @@ void paged_mqa_logits(const PagedLogitsProblem& p, float* out, int64_t out_row_s
   const size_t rows = size_t(g.rows);
   DeviceBuffer<uint8_t> q(p.q, rows * size_t(H) * size_t(D));
   DeviceBuffer<float> w(p.weights, rows * size_t(H));
-  const std::vector<RowSpan> spans = spans_of(g);
-  DeviceBuffer<RowSpan> sp(spans.data(), spans.size());
   DeviceBuffer<float> o(out, extent);
-  const LogitsDeviceArgs a{q.get(), w.get(), o.get(), out_row_stride, sp.get(), int32_t(g.rows), H, D,
-                           g.cols, int32_t(p.clean_logits), p.encoding};
-  const PagedTokens t{PagedView{p.cache, BlockTableView{table.get(), p.table.batch, p.table.max_blocks, p.table.row_stride}},
-                      cache.get(), p.next_n, int32_t(p.cache.page_stride % 16 == 0 && D % 16 == 0)};
-  const LogitsKernel kernel = choose_kernel(path, H, D, t.direct_ok());
-  launch_paged_logits(a, t, kernel, nullptr);
-  check_launch((std::string("paged logits (") + to_string(kernel) + ")").c_str());
+  PagedLogitsProblem dev = p;
+  dev.cache_bytes = cache.get(), dev.table.data = table.get(), dev.q = q.get(), dev.weights = w.get();
+  run_paged(dev, g, o.get(), out_row_stride, nullptr, path);
   o.download(out, extent);
 }
 
@@ -124,16 +171,31 @@ void ragged_mqa_logits(const RaggedLogitsProblem& p, float* out, int64_t out_row
   const size_t rows = size_t(g.rows);
   DeviceBuffer<uint8_t> q(p.q, rows * size_t(H) * size_t(D));
   DeviceBuffer<float> w(p.weights, rows * size_t(H));
-  const std::vector<RowSpan> spans = spans_of(g);
-  DeviceBuffer<RowSpan> sp(spans.data(), spans.size());
   DeviceBuffer<float> o(out, extent);
-  const LogitsDeviceArgs a{q.get(), w.get(), o.get(), out_row_stride, sp.get(), int32_t(g.rows), H, D,
-                           g.cols, int32_t(p.clean_logits), p.encoding};
-  const RaggedTokens t{k.get(), ks.get(), D, int32_t(D % 16 == 0)};
-  const LogitsKernel kernel = choose_kernel(path, H, D, t.direct_ok());
-  launch_ragged_logits(a, t, kernel, nullptr);
-  check_launch((std::string("ragged logits (") + to_string(kernel) + ")").c_str());
+  RaggedLogitsProblem dev = p;
+  dev.k = k.get(), dev.kscale = ks.get(), dev.q = q.get(), dev.weights = w.get();
+  run_ragged(dev, g, o.get(), out_row_stride, nullptr, path);
   o.download(out, extent);
+}
+
+void paged_mqa_logits_on_device(const PagedLogitsProblem& p, const LogitsRegions& g, float* out,
+                                int64_t out_row_stride, void* stream, LogitsPath path) {
+  using namespace detail;
+  check_regions(g, int64_t(p.batch) * p.next_n, p.max_context_len, out_row_stride);
+  refuse_unsupported(p.profile, p.heads, p.cache.page.head_dim);
+  require_device();
+  if (out_extent(g) == 0) return;
+  run_paged(p, g, out, out_row_stride, static_cast<hipStream_t>(stream), path);
+}
+
+void ragged_mqa_logits_on_device(const RaggedLogitsProblem& p, const LogitsRegions& g, float* out,
+                                 int64_t out_row_stride, void* stream, LogitsPath path) {
+  using namespace detail;
+  check_regions(g, p.M, p.N, out_row_stride);
+  refuse_unsupported(p.profile, p.heads, p.head_dim);
+  require_device();
+  if (out_extent(g) == 0) return;
+  run_ragged(p, g, out, out_row_stride, static_cast<hipStream_t>(stream), path);
 }
 
 }  // namespace mqa::device

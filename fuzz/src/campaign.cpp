@@ -196,7 +196,8 @@ CampaignResult run_campaign(const CampaignOptions& o, std::ostream& out) {
 
   if (!o.replay.empty()) {
     const CaseDescriptor d = parse_case(o.replay);
-    const CaseTensors t = materialize(d);
+    if (!o.quiet && !kernel->route_note(o.run).empty()) out << "[fuzz] " << kernel->route_note(o.run) << "\n";
+    const CaseTensors t = materialize(d, kernel->wants_expected(d, o.run));
     const auto c0 = Clock::now();
     const Outcome oc = run_case(*kernel, t, o.run, isolate, o.case_timeout_s);
     out << "replay: " << to_string(t.desc) << "\n" << to_string(oc.verdict) << (oc.detail.empty() ? "" : ": ")
@@ -206,6 +207,7 @@ CampaignResult run_campaign(const CampaignOptions& o, std::ostream& out) {
     const DrawPlan plan(*kernel, o, isolate);
     r.narrowed = plan.narrowed();
     if (!o.quiet && !plan.note().empty()) out << "[fuzz] " << plan.note() << "\n";
+    if (!o.quiet && !kernel->route_note(o.run).empty()) out << "[fuzz] " << kernel->route_note(o.run) << "\n";
     const int64_t my_cases = o.cases > 0 ? (o.cases - o.shard + o.shards - 1) / o.shards : 0;
     Progress progress(out, {.label = "[fuzz]", .total = my_cases, .time_budget_s = o.cases > 0 ? 0.0 : o.seconds,
                             .interval_s = o.progress_seconds, .enabled = !o.quiet});
@@ -222,7 +224,7 @@ CampaignResult run_campaign(const CampaignOptions& o, std::ostream& out) {
         r.records.push_back(CaseRecord{index, to_string(s.desc), Verdict::unsupported, 0, why});
       } else {
         const auto c0 = Clock::now();
-        const CaseTensors t = materialize(s.desc);
+        const CaseTensors t = materialize(s.desc, kernel->wants_expected(s.desc, o.run));
         const Outcome oc = run_case(*kernel, t, o.run, isolate, o.case_timeout_s);
         record(s.desc, t, oc, index, since(c0));
       }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mqa/fuzz.hpp"
+#include "mqa/kut_registry.hpp"
 #include "mqa/progress.hpp"
 
 namespace mqa::fuzz {
@@ -15,6 +16,49 @@ namespace mqa::fuzz {
 // A passing case under a tolerance mode says its margin in Outcome::detail, so that it also
 // crosses the pipe of an isolated run: "worst observed/bound 0.0318".
 inline constexpr const char* kMarginPrefix = "worst observed/bound ";
+
+inline constexpr int64_t kGuardFloats = 64;  // after every logits buffer (sentinel-checked)
+inline constexpr int64_t kGuardBytes = 256;  // after every gathered buffer
+
+// ---- the kut ABI side of a case (fuzz_run.cpp) ------------------------------------------
+mqa_cache_desc cache_desc(const CaseTensors& t);  // the kernel-visible (physical) pool
+mqa_case_shape case_shape(const CaseDescriptor& d);
+Outcome kernel_error(const char* op, const KutResult& r);
+// Where a case's tensors are for one call: host memory (ABI version 1) or device memory (2).
+struct CaseBuffers {
+  uint8_t* pool = nullptr;
+  const uint8_t *q = nullptr, *k = nullptr;
+  const float *weights = nullptr, *kscale = nullptr;
+  const int32_t *lens = nullptr, *table = nullptr, *ks = nullptr, *ke = nullptr;
+  float* logits = nullptr;
+};
+mqa_paged_logits_args paged_args(const CaseTensors& t, const CaseBuffers& b);
+mqa_ragged_logits_args ragged_args(const CaseTensors& t, const CaseBuffers& b);
+// --compare with the ABI's sentinel and --writes (clean comes from the case).
+CompareMode logits_mode(const RunOptions& ro);
+// A kernel's logits (host) judged by the host comparator against t's expected logits.
+Outcome compare_logits_out(const CaseTensors& t, const std::vector<float>& actual, const RunOptions& ro);
+
+// ---- ABI version 2: cases judged on the GPU (fuzz_run_device.cpp) ------------------------
+// How a case goes through a version-2 kernel: what (if anything) runs on the host, and why.
+struct DeviceRoute {
+  bool host_expected = false;  // expected logits from the host reference (uploaded), not the device oracle
+  bool host_compare = false;   // the kernel's logits copied back and judged by the host comparator
+  std::string why;             // "" when neither
+};
+DeviceRoute device_route(const CaseDescriptor& d, const RunOptions& o);
+// The campaign's log line about host fallbacks under these options ("" when none can happen).
+std::string device_route_note(const RunOptions& o);
+// What the harness itself cannot run through version 2 ("" when it can): no GPU, quant_cache
+// and gather (not routed through version 2 yet).
+std::string device_route_refusal(const CaseDescriptor& d);
+// Seconds per phase, summed over the cases run (the benchmark's breakdown).
+struct DevicePhases {
+  double upload = 0, oracle = 0, kernel = 0, compare = 0, report = 0;
+  int64_t cases = 0, host_fallbacks = 0;
+};
+// One case through a version-2 kernel: sentinel fill, oracle, kernel and comparison on the GPU.
+Outcome run_on_device(const KernelUnderTest& k, const CaseTensors& t, const RunOptions& o, DevicePhases* phases);
 
 // "exec:CMD {in} {out}" / "exec-worker:CMD": the case's inputs go to CMD as an input file (golden
 // schema v1, kind input); CMD writes a candidate file; `golden verify` judges it against the

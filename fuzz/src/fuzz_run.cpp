@@ -11,11 +11,6 @@
 
 namespace mqa::fuzz {
 
-namespace {
-
-constexpr int64_t kGuardFloats = 64;  // after every logits buffer
-constexpr int64_t kGuardBytes = 256;  // after every gathered buffer
-
 mqa_cache_desc cache_desc(const CaseTensors& t) {
   const PageLayout& p = t.pool.page;
   return mqa_cache_desc{int32_t(p.kind), p.page_size, p.head_dim, p.quant_block, t.pool.page_stride,
@@ -31,6 +26,23 @@ mqa_case_shape case_shape(const CaseDescriptor& d) {
 Outcome kernel_error(const char* op, const KutResult& r) {
   return Outcome{Verdict::fail, std::string(op) + " returned " + mqa::to_string(r.status) + " on a valid case: " + r.message};
 }
+
+mqa_paged_logits_args paged_args(const CaseTensors& t, const CaseBuffers& b) {
+  const CaseDescriptor& d = t.desc;
+  return mqa_paged_logits_args{cache_desc(t), b.pool, b.q, t.batch, d.next_n, d.heads, d.head_dim,
+                               b.weights, b.lens, int32_t(d.lens_2d), d.max_blocks,
+                               b.table, t.table_row_stride, d.max_context_len,
+                               int32_t(d.clean_logits), b.logits, t.logits_row_stride, int32_t(d.profile), 0};
+}
+
+mqa_ragged_logits_args ragged_args(const CaseTensors& t, const CaseBuffers& b) {
+  const CaseDescriptor& d = t.desc;
+  return mqa_ragged_logits_args{b.q, d.M, d.heads, d.head_dim, int32_t(d.encoding), b.k, b.kscale,
+                                int32_t(t.gathered.rows), int32_t(d.clean_logits), b.weights, b.ks, b.ke,
+                                b.logits, t.logits_row_stride, int32_t(d.profile), 0};
+}
+
+namespace {
 
 // The pages of the case, cut out of a kernel-visible pool, in the order of t.cache.
 std::vector<uint8_t> compact_pages(const CaseTensors& t, const PoolBuffer& pool) {
@@ -80,12 +92,19 @@ Outcome run_gather(const KernelUnderTest& k, const CaseTensors& t) {
   return from_bytes(compare_bytes(want_s, scales, std::nullopt, os));
 }
 
-// The kernel's logits judged as the ABI says: every float outside what `--writes` allows must
-// still hold the sentinel.
-Outcome compare_logits_out(const CaseTensors& t, const std::vector<float>& actual, const RunOptions& ro) {
+}  // namespace
+
+CompareMode logits_mode(const RunOptions& ro) {
   CompareMode mode = CompareMode::parse(ro.compare);
   mode.sentinel = kLogitSentinelBits;
   mode.writes = ro.writes;
+  return mode;
+}
+
+// The kernel's logits judged as the ABI says: every float outside what `--writes` allows must
+// still hold the sentinel.
+Outcome compare_logits_out(const CaseTensors& t, const std::vector<float>& actual, const RunOptions& ro) {
+  const CompareMode mode = logits_mode(ro);
   const CompareReport rep = t.compare_logits(actual, mode, ro.max_listed);
   if (!rep.pass) return Outcome{Verdict::fail, rep.to_text()};
   Outcome ok;
@@ -93,27 +112,25 @@ Outcome compare_logits_out(const CaseTensors& t, const std::vector<float>& actua
   return ok;
 }
 
+namespace {
+
 Outcome run_paged(const KernelUnderTest& k, const CaseTensors& t, const RunOptions& ro) {
-  const PoolBuffer pool = t.make_pool(true);
+  PoolBuffer pool = t.make_pool(true);
   std::vector<float> out(size_t(t.rows * t.logits_row_stride + kGuardFloats), f32_from_bits(kLogitSentinelBits));
-  const CaseDescriptor& d = t.desc;
-  const mqa_paged_logits_args a{cache_desc(t), pool.data(), t.q.data(), t.batch, d.next_n, d.heads, d.head_dim,
-                                t.weights.data(), t.lens.data(), int32_t(d.lens_2d), d.max_blocks,
-                                t.block_table.data(), t.table_row_stride, d.max_context_len,
-                                int32_t(d.clean_logits), out.data(), t.logits_row_stride, int32_t(d.profile), 0};
-  const KutResult r = k.paged_logits(a);
+  CaseBuffers b;
+  b.pool = pool.data(), b.q = t.q.data(), b.weights = t.weights.data(), b.lens = t.lens.data();
+  b.table = t.block_table.data(), b.logits = out.data();
+  const KutResult r = k.paged_logits(paged_args(t, b));
   if (!r.ok()) return r.status == MQA_UNSUPPORTED ? Outcome{Verdict::unsupported, r.message} : kernel_error("paged_logits", r);
   return compare_logits_out(t, out, ro);
 }
 
 Outcome run_ragged(const KernelUnderTest& k, const CaseTensors& t, const RunOptions& ro) {
   std::vector<float> out(size_t(t.rows * t.logits_row_stride + kGuardFloats), f32_from_bits(kLogitSentinelBits));
-  const CaseDescriptor& d = t.desc;
-  const mqa_ragged_logits_args a{t.q.data(), d.M, d.heads, d.head_dim, int32_t(d.encoding),
-                                 t.gathered.values.data(), t.kscale.data(), int32_t(t.gathered.rows),
-                                 int32_t(d.clean_logits), t.weights.data(), t.ks.data(), t.ke.data(), out.data(),
-                                 t.logits_row_stride, int32_t(d.profile), 0};
-  const KutResult r = k.ragged_logits(a);
+  CaseBuffers b;
+  b.q = t.q.data(), b.weights = t.weights.data(), b.k = t.gathered.values.data(), b.kscale = t.kscale.data();
+  b.ks = t.ks.data(), b.ke = t.ke.data(), b.logits = out.data();
+  const KutResult r = k.ragged_logits(ragged_args(t, b));
   if (!r.ok()) return r.status == MQA_UNSUPPORTED ? Outcome{Verdict::unsupported, r.message} : kernel_error("ragged_logits", r);
   return compare_logits_out(t, out, ro);
 }
@@ -122,9 +139,19 @@ class AbiKernel final : public Kernel {
  public:
   explicit AbiKernel(const std::string& spec) : spec_(spec), k_(KernelUnderTest::load(spec)) {}
   const std::string& spec() const override { return spec_; }
-  bool trusted() const override { return spec_ == "builtin-ref" || spec_ == "builtin-hip"; }
+  bool trusted() const override { return spec_ == "builtin-ref" || spec_ == "builtin-hip" || spec_ == "builtin-hip-v2"; }
   bool answers_supports() const override { return true; }
+  bool wants_expected(const CaseDescriptor& d, const RunOptions& o) const override {
+    return !k_.takes_device_pointers() || device_route(d, o).host_expected;
+  }
+  std::string route_note(const RunOptions& o) const override {
+    return k_.takes_device_pointers() ? device_route_note(o) : std::string();
+  }
   std::string refusal(const CaseDescriptor& d) const override {
+    if (k_.takes_device_pointers()) {
+      const std::string why = device_route_refusal(d);
+      if (!why.empty()) return why;
+    }
     const KutResult s = k_.supports(case_shape(d));
     if (s.status != MQA_UNSUPPORTED) return {};  // MQA_INVALID / MQA_ERROR: running the case reports it
     return s.message.empty() ? std::string("unsupported (supports() gave no reason)") : s.message;
@@ -133,6 +160,7 @@ class AbiKernel final : public Kernel {
     const KutResult s = k_.supports(case_shape(t.desc));
     if (s.status == MQA_UNSUPPORTED) return Outcome{Verdict::unsupported, s.message};
     if (!s.ok()) return kernel_error("supports", s);
+    if (k_.takes_device_pointers()) return run_on_device(k_, t, o, nullptr);
     switch (t.desc.op) {
       case CaseOp::quant_cache: return run_quant(k_, t);
       case CaseOp::gather: return run_gather(k_, t);

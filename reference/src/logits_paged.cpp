@@ -44,7 +44,7 @@ float load_scale(const uint8_t* bytes, int64_t off) {
 
 }  // namespace
 
-LogitsRegions paged_logits_regions(const PagedLogitsProblem& p, int64_t out_row_stride) {
+LogitsRegions paged_logits_regions(const PagedLogitsProblem& p, int64_t out_row_stride, bool read_scales) {
   validate_cache(p.cache);
   if (p.encoding != Fp8Encoding::e4m3fn && p.encoding != Fp8Encoding::e4m3fnuz)
     reject("encoding", int(p.encoding), "unknown fp8 encoding");
@@ -90,7 +90,7 @@ LogitsRegions paged_logits_regions(const PagedLogitsProblem& p, int64_t out_row_
   validate_table_for_lengths(p.table, needed, pl.page_size, p.cache.num_pages,
                              p.lens_2d ? "context_lens(max over next_n)" : "context_lens");
   const PagedView view{p.cache, p.table};
-  for (int32_t b = 0; b < p.batch; ++b)
+  for (int32_t b = 0; read_scales && b < p.batch; ++b)
     for (int64_t s = 0; s < needed[size_t(b)]; ++s) {
       const float ks = load_scale(p.cache_bytes, view.scale_byte(b, s, 0));
       if (!std::isfinite(ks)) {

@@ -19,7 +19,7 @@ std::string indexed(const char* name, int64_t i) {
 }
 }  // namespace
 
-LogitsRegions ragged_logits_regions(const RaggedLogitsProblem& p, int64_t out_row_stride) {
+LogitsRegions ragged_logits_regions(const RaggedLogitsProblem& p, int64_t out_row_stride, bool read_scales) {
   if (p.encoding != Fp8Encoding::e4m3fn && p.encoding != Fp8Encoding::e4m3fnuz)
     reject("encoding", int(p.encoding), "unknown fp8 encoding");
   validate_heads_and_dim(p.heads, p.head_dim, p.profile);
@@ -55,7 +55,7 @@ LogitsRegions ragged_logits_regions(const RaggedLogitsProblem& p, int64_t out_ro
     if (depth == 0) continue;
     if (p.k == nullptr) reject("k", std::string("null"), "tokens are read but no k given");
     if (p.kscale == nullptr) reject("kscale", std::string("null"), "tokens are read but no scales given");
-    if (!std::isfinite(p.kscale[j])) validate_scale(p.kscale[j], indexed("kscale", j));
+    if (read_scales && !std::isfinite(p.kscale[j])) validate_scale(p.kscale[j], indexed("kscale", j));
   }
   return g;
 }

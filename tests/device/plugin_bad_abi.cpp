@@ -2,6 +2,6 @@
 #include "mqa/kut.h"
 
 extern "C" __attribute__((visibility("default"))) const mqa_kut* mqa_kut_get(void) {
-  static const mqa_kut k{MQA_KUT_ABI_VERSION + 1, "future-abi", nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  static const mqa_kut k{MQA_KUT_V2_ABI_VERSION + 1, "future-abi", nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
   return &k;
 }

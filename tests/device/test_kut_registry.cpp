@@ -174,5 +174,5 @@ TEST(KutRegistry, BadLibrariesFailToLoadWithAClearError) {
   const std::string no_entry = message_of("libm.so.6");
   EXPECT_NE(std::string::npos, no_entry.find("exports no mqa_kut_get")) << no_entry;
   const std::string future = message_of(MQA_PLUGIN_BAD_ABI_PATH);
-  EXPECT_NE(std::string::npos, future.find("ABI version 2")) << future;
+  EXPECT_NE(std::string::npos, future.find("ABI version 3")) << future;
 }

@@ -185,6 +185,10 @@ struct CaseTensors {
   // `mode` has one) against the expected logits, sentinel-extended; `clean` comes from the
   // case, tolerance bounds from logits_bounds().
   CompareReport compare_logits(std::span<const float> actual, CompareMode mode, int32_t max_listed = 10) const;
+  // The same against an expected buffer computed elsewhere (the device oracle of kut ABI
+  // version 2), laid out like `logits`; tolerance modes still bound by the host's logits_bounds().
+  CompareReport compare_logits_with(std::span<const float> expected, std::span<const float> actual, CompareMode mode,
+                                    int32_t max_listed = 10) const;
 };
 
 // Builds every input and, with `expected`, the reference outputs of the descriptor's op

@@ -1,11 +1,17 @@
-/* mqa-harness kernel-under-test ABI, version 1.
+/* mqa-harness kernel-under-test ABI, versions 1 and 2.
  *
  * The one interface through which the fuzzer and `golden verify` call an implementation of the
  * indexer ops: the built-in reference, the built-in HIP kernels, or any shared library that
  * exports `mqa_kut_get` (so an aiter / CK / DeepGEMM author wraps a kernel in a few lines).
  *
- * Rules:
- * - Plain C, all pointers are HOST memory; an implementation copies to and from its device.
+ * Version 1 (struct mqa_kut): every pointer is HOST memory; the implementation copies to and
+ * from its device. Version 2 (struct mqa_kut_v2, below): every pointer in the same argument
+ * structs is DEVICE memory of the current GPU, and each op also gets the stream to enqueue on;
+ * the harness fills, checks and compares on the GPU. `mqa_kut_get` returns either; the harness
+ * reads `abi_version` (the first member of both) and then uses the matching struct.
+ *
+ * Rules (both versions):
+ * - Plain C.
  * - Enumerations are int32 with the values below; strings are UTF-8.
  * - Every call returns a status. MQA_UNSUPPORTED means "this implementation does not do this
  *   case" (never a wrong answer); `message` then says why. MQA_INVALID means bad input.
@@ -121,7 +127,35 @@ typedef struct mqa_kut {
   mqa_status (*ragged_logits)(void* self, const mqa_ragged_logits_args* a, char* message, size_t message_len);
 } mqa_kut;
 
-/* A plugin shared library exports this symbol. The returned object lives as long as the library. */
+/* ---- Version 2: device pointers --------------------------------------------------------------
+ * The same argument structs as version 1, with EVERY pointer in them (cache_bytes, k, slots, q,
+ * weights, context_lens, block_table, lens, ks, ke, kscale, logits, values_out, scales_out) a
+ * device pointer of the GPU that is current on the calling thread (device 0 unless the
+ * harness's environment says otherwise: CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES). Every
+ * scalar (sizes, strides, enums) is a host value, as in version 1.
+ * - `stream` is a cudaStream_t / hipStream_t (passed as void*) created by the harness: enqueue
+ *   the work on it. An op may return before its work finishes; the harness synchronises the
+ *   stream and treats a runtime error there as the op's failure. Do not synchronise the whole
+ *   device, change the current device, or free or keep the harness's buffers.
+ * - An implementation that needs a small input on the host (context_lens, a block table)
+ *   copies it itself; the harness's buffers stay valid until the op's work has finished.
+ * - Outputs are pre-filled with sentinels on the device; write only the defined region, as in
+ *   version 1. `supports` is a host query as in version 1 (no device work). */
+#define MQA_KUT_V2_ABI_VERSION 2u
+
+typedef struct mqa_kut_v2 {
+  uint32_t abi_version;       /* MQA_KUT_V2_ABI_VERSION */
+  const char* name;
+  void* self;
+  mqa_status (*supports)(void* self, const mqa_case_shape* shape, char* message, size_t message_len);
+  mqa_status (*quant_cache)(void* self, void* stream, const mqa_quant_cache_args* a, char* message, size_t message_len);
+  mqa_status (*gather)(void* self, void* stream, const mqa_gather_args* a, char* message, size_t message_len);
+  mqa_status (*paged_logits)(void* self, void* stream, const mqa_paged_logits_args* a, char* message, size_t message_len);
+  mqa_status (*ragged_logits)(void* self, void* stream, const mqa_ragged_logits_args* a, char* message, size_t message_len);
+} mqa_kut_v2;
+
+/* A plugin shared library exports this symbol. The returned object (a mqa_kut when its
+ * abi_version is 1, a mqa_kut_v2 when it is 2) lives as long as the library. */
 typedef const mqa_kut* (*mqa_kut_get_fn)(void);
 #define MQA_KUT_ENTRY_POINT "mqa_kut_get"
 

@@ -57,6 +57,12 @@ class Kernel {
   // "" when the kernel takes a case of this shape (mqa::kernel_shape), else its reason. A
   // plugin's supports() must be a pure query: it may be asked for thousands of shapes.
   virtual std::string refusal(const CaseDescriptor&) const { return {}; }
+  // Whether run() needs the case's expected logits from the host reference (materialize(d,
+  // true)); a kernel judged by the device oracle (kut ABI version 2) does not.
+  virtual bool wants_expected(const CaseDescriptor&, const RunOptions&) const { return true; }
+  // A line for the campaign's log about how cases are judged ("" : nothing to say), e.g. that a
+  // tolerance mode falls back to the host comparator.
+  virtual std::string route_note(const RunOptions&) const { return {}; }
 };
 
 // "builtin-ref" | "builtin-hip" | PATH.so | "exec:CMD {in} {out}" | "exec-worker:CMD". Throws

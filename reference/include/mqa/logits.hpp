@@ -63,8 +63,11 @@ struct RaggedLogitsProblem {
 };
 
 // Validates (InvalidInput naming field and value) and returns the regions of each row.
-LogitsRegions paged_logits_regions(const PagedLogitsProblem& p, int64_t out_row_stride);
-LogitsRegions ragged_logits_regions(const RaggedLogitsProblem& p, int64_t out_row_stride);
+// read_scales = false: the k scales are not read (so cache_bytes / k / kscale may be device
+// pointers; every other pointer is read: lens, table, ks, ke must be host memory), and a
+// non-finite scale is not diagnosed. Kernel-under-test ABI version 2 validates this way.
+LogitsRegions paged_logits_regions(const PagedLogitsProblem& p, int64_t out_row_stride, bool read_scales = true);
+LogitsRegions ragged_logits_regions(const RaggedLogitsProblem& p, int64_t out_row_stride, bool read_scales = true);
 
 // Fast exact reference (threaded). Writes [valid_begin, valid_end) of each row, and -inf to the
 // rest of [0, cols) when clean_logits; leaves every other float of `out` as the caller had it.

@@ -1,0 +1,21 @@
+// Shared by the ABI version-2 tests: a small paged case and its kut arguments.
+#pragma once
+#include "fuzz_internal.hpp"  // the campaign's own case -> kut argument mapping
+#include "mqa/case.hpp"
+
+namespace kut_v2_test {
+
+// Partial last pages, 2-D lens, clean_logits and padded rows: the regions the comparator must get right.
+inline constexpr const char* kSmallPaged =
+    "op=paged_logits layout=preshuffle16 B=16 D=64 Qb=64 H=16 next_n=2 lens=2d:[33,40|0,17|5,64] out_pad=3 clean=1 "
+    "seed=0x77";
+
+// t's paged-logits arguments with the given pool and output (host or device pointers alike).
+inline mqa_paged_logits_args host_args(const mqa::CaseTensors& t, uint8_t* pool, float* out) {
+  mqa::fuzz::CaseBuffers b;
+  b.pool = pool, b.q = t.q.data(), b.weights = t.weights.data(), b.lens = t.lens.data();
+  b.table = t.block_table.data(), b.logits = out;
+  return mqa::fuzz::paged_args(t, b);
+}
+
+}  // namespace kut_v2_test
