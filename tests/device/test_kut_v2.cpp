@@ -15,17 +15,17 @@
 using namespace mqa;
 
 TEST(KutV2, TheRegistryNegotiatesTheAbiVersion) {
-  const KernelUnderTest v1 = KernelUnderTest::load(MQA_PLUGIN_REFERENCE_PATH);
+  const KernelUnderTest v1 = KernelUnderTest::load(kut_v2_test::plugin(MQA_PLUGIN_REFERENCE_PATH));
   EXPECT_EQ(1u, v1.abi_version());
   EXPECT_FALSE(v1.takes_device_pointers());
-  const KernelUnderTest v2 = KernelUnderTest::load(MQA_PLUGIN_HIP_V2_PATH);
+  const KernelUnderTest v2 = KernelUnderTest::load(kut_v2_test::plugin(MQA_PLUGIN_HIP_V2_PATH));
   EXPECT_EQ(2u, v2.abi_version());
   EXPECT_TRUE(v2.takes_device_pointers());
   EXPECT_EQ("plugin-hip-v2", v2.name());
   EXPECT_EQ(2u, KernelUnderTest::load("builtin-hip-v2").abi_version());
   EXPECT_EQ(1u, KernelUnderTest::load("builtin-hip").abi_version());
   try {
-    (void)KernelUnderTest::load(MQA_PLUGIN_BAD_ABI_PATH);
+    (void)KernelUnderTest::load(kut_v2_test::plugin(MQA_PLUGIN_BAD_ABI_PATH));
     FAIL() << "a version-3 plugin loaded";
   } catch (const std::runtime_error& e) {
     const std::string m = e.what();
@@ -35,7 +35,7 @@ TEST(KutV2, TheRegistryNegotiatesTheAbiVersion) {
 }
 
 TEST(KutV2, AVersionOnePluginStillComputesLikeTheReference) {
-  const KernelUnderTest k = KernelUnderTest::load(MQA_PLUGIN_REFERENCE_PATH);
+  const KernelUnderTest k = KernelUnderTest::load(kut_v2_test::plugin(MQA_PLUGIN_REFERENCE_PATH));
   const CaseTensors t = materialize(parse_case(kut_v2_test::kSmallPaged));
   std::vector<float> out(size_t(t.rows * t.logits_row_stride), f32_from_bits(kLogitSentinelBits));
   PoolBuffer pool = t.make_pool(true);
@@ -45,7 +45,7 @@ TEST(KutV2, AVersionOnePluginStillComputesLikeTheReference) {
   EXPECT_EQ(0, std::memcmp(out.data(), t.logits.data(), out.size() * 4));
   // and the campaign passes it, through the host route as before
   fuzz::CampaignOptions o;
-  o.kernel = MQA_PLUGIN_REFERENCE_PATH;
+  o.kernel = kut_v2_test::plugin(MQA_PLUGIN_REFERENCE_PATH);
   o.replay = kut_v2_test::kSmallPaged;
   o.quiet = true;
   std::ostringstream log;
@@ -66,7 +66,7 @@ TEST(KutV2, EachRouteRefusesTheOthersCalls) {
 }
 
 TEST(KutV2, BadArgumentsAreInvalidNamingTheFieldWithOrWithoutAGpu) {
-  const KernelUnderTest k = KernelUnderTest::load(MQA_PLUGIN_HIP_V2_PATH);
+  const KernelUnderTest k = KernelUnderTest::load(kut_v2_test::plugin(MQA_PLUGIN_HIP_V2_PATH));
   const CaseTensors t = materialize(parse_case(kut_v2_test::kSmallPaged), false);
   // Pointers the checks never dereference: a version-2 call's arguments are device memory.
   static uint8_t fake[16];
@@ -104,7 +104,7 @@ TEST(KutV2, BadArgumentsAreInvalidNamingTheFieldWithOrWithoutAGpu) {
 TEST(KutV2, WithoutAGpuAVersionTwoPluginIsRefusedCleanly) {
   const device::DeviceStatus st = device::device_status();
   if (st.available) GTEST_SKIP() << "a GPU is present (" << st.name << "): the no-GPU refusal cannot be seen here";
-  const KernelUnderTest k = KernelUnderTest::load(MQA_PLUGIN_HIP_V2_PATH);
+  const KernelUnderTest k = KernelUnderTest::load(kut_v2_test::plugin(MQA_PLUGIN_HIP_V2_PATH));
   const CaseTensors t = materialize(parse_case(kut_v2_test::kSmallPaged), false);
   static uint8_t fake[16];
   const KutResult r = k.paged_logits_on_device(nullptr, kut_v2_test::host_args(t, fake, reinterpret_cast<float*>(fake)));
@@ -112,7 +112,7 @@ TEST(KutV2, WithoutAGpuAVersionTwoPluginIsRefusedCleanly) {
   EXPECT_NE(std::string::npos, r.message.find("no GPU")) << r.message;
   // The campaign: nothing runs, the reason is named, the verdict is not PASS.
   fuzz::CampaignOptions o;
-  o.kernel = MQA_PLUGIN_HIP_V2_PATH;
+  o.kernel = kut_v2_test::plugin(MQA_PLUGIN_HIP_V2_PATH);
   o.cases = 20;
   o.seed = 5;
   o.quiet = true;

@@ -134,7 +134,7 @@ TEST(KutV2Device, ScatteredPagesEqualTheHostPool) {
 TEST(KutV2Device, AVersionTwoPluginPassesTheCampaignOnTheGpu) {
   MQA_REQUIRE_GPU();
   std::string log;
-  const fuzz::CampaignResult r = campaign(MQA_PLUGIN_HIP_V2_PATH, "bitwise", &log);
+  const fuzz::CampaignResult r = campaign(kut_v2_test::plugin(MQA_PLUGIN_HIP_V2_PATH), "bitwise", &log);
   EXPECT_EQ(0, r.exit_code()) << log;
   EXPECT_GT(r.ran(), 30) << log;
   EXPECT_NE(std::string::npos, log.find("logits judged on the GPU")) << log;
@@ -143,13 +143,13 @@ TEST(KutV2Device, AVersionTwoPluginPassesTheCampaignOnTheGpu) {
 TEST(KutV2Device, ThePlantedOneUlpErrorFailsBitwiseAndPassesUlp1) {
   MQA_REQUIRE_GPU();
   std::string log;
-  const fuzz::CampaignResult bad = campaign(MQA_PLUGIN_V2_MUTANT_PATH, "bitwise", &log);
+  const fuzz::CampaignResult bad = campaign(kut_v2_test::plugin(MQA_PLUGIN_V2_MUTANT_PATH), "bitwise", &log);
   ASSERT_EQ(1, bad.failed) << log;
   const std::string& detail = bad.failures[0].outcome.detail;
   EXPECT_NE(std::string::npos, detail.find("judged on the GPU: 1 of")) << detail;
   EXPECT_EQ(std::string::npos, detail.find("HARNESS ERROR")) << detail;
   EXPECT_NE(std::string::npos, detail.find("ulp")) << detail;
-  const fuzz::CampaignResult ulp1 = campaign(MQA_PLUGIN_V2_MUTANT_PATH, "ulp:1", &log);
+  const fuzz::CampaignResult ulp1 = campaign(kut_v2_test::plugin(MQA_PLUGIN_V2_MUTANT_PATH), "ulp:1", &log);
   EXPECT_EQ(0, ulp1.exit_code()) << log;
   EXPECT_GT(ulp1.ran(), 30) << log;
 }
@@ -157,7 +157,7 @@ TEST(KutV2Device, ThePlantedOneUlpErrorFailsBitwiseAndPassesUlp1) {
 TEST(KutV2Device, AToleranceModeFallsBackToTheHostAndSaysSo) {
   MQA_REQUIRE_GPU();
   std::string log;
-  const fuzz::CampaignResult r = campaign(MQA_PLUGIN_HIP_V2_PATH, "tolerance:fp8_mma", &log);
+  const fuzz::CampaignResult r = campaign(kut_v2_test::plugin(MQA_PLUGIN_HIP_V2_PATH), "tolerance:fp8_mma", &log);
   EXPECT_EQ(0, r.exit_code()) << log;
   EXPECT_NE(std::string::npos, log.find("judged ON THE HOST")) << log;
   EXPECT_GT(r.ran(), 30) << log;
