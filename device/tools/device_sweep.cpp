@@ -19,6 +19,7 @@
 
 #include "mqa/compare.hpp"
 #include "mqa/device_ops.hpp"
+#include "mqa/sentinels.h"
 #include "sweep_cases.hpp"
 
 using namespace mqa;
@@ -26,7 +27,7 @@ using namespace mqa::sweep;
 
 namespace {
 
-constexpr uint32_t kSentinel = 0x7FBADBADu;  // a NaN no kernel produces
+constexpr uint32_t kSentinel = kLogitSentinelBits;
 using Clock = std::chrono::steady_clock;
 
 struct Tally {

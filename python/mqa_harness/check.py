@@ -36,7 +36,7 @@ def _case(c):
 def reference(case):
     """(logits float32 [rows, row_stride], regions int64 [rows, 3] = valid_begin, valid_end,
     future_end) of the reference, bit for bit what the C++ materialize() computes. Columns the
-    reference does not write hold the sentinel NaN 0x7FBADBAD."""
+    reference does not write hold the sentinel NaN (LOGIT_SENTINEL_BITS)."""
     t = _case(case).tensors
     return t.logits(), t.regions()
 

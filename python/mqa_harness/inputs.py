@@ -177,7 +177,7 @@ def output_buffer(rows, row_stride, framework="numpy", device="cpu"):
 
 
 def output(case, framework="numpy", device="cpu"):
-    """A logits buffer [rows, row_stride] float32 filled with the sentinel NaN 0x7FBADBAD, for a
+    """A logits buffer [rows, row_stride] float32 filled with the sentinel NaN LOGIT_SENTINEL_BITS, for a
     kernel that writes into a caller's buffer: check(..., writes='defined'|'columns') then also
     proves it wrote nothing else."""
     t = case.tensors

@@ -7,15 +7,17 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <string>
 
 #include "mqa/compare.hpp"
 #include "mqa/philox.hpp"
+#include "mqa/sentinels.h"
 
 using namespace mqa;
 
 namespace {
 
-constexpr uint32_t kSentinel = 0x7FBADBADu;
+constexpr uint32_t kSentinel = kLogitSentinelBits;
 constexpr int64_t kRows = 256, kCols = 131072, kStride = kCols + 256;
 
 struct Buffers {
@@ -40,7 +42,7 @@ const Buffers& buffers() {
   return b;
 }
 
-void run(benchmark::State& state, const std::vector<float>& actual, const char* mode) {
+void run(benchmark::State& state, const std::vector<float>& actual, const std::string& mode) {
   const Buffers& b = buffers();
   const CompareMode m = CompareMode::parse(mode);
   int64_t checked = 0;
@@ -65,7 +67,11 @@ void BM_one_in_three(benchmark::State& state) {
   run(state, a, "bitwise");
 }
 
-void BM_sentinel(benchmark::State& state) { run(state, buffers().actual, "bitwise,sentinel:0x7FBADBAD"); }
+void BM_sentinel(benchmark::State& state) {
+  CompareMode mode = CompareMode::parse("bitwise");
+  mode.sentinel = kSentinel;
+  run(state, buffers().actual, mode.to_string());
+}
 
 }  // namespace
 

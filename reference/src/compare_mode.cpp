@@ -110,7 +110,7 @@ CompareMode CompareMode::parse(const std::string& s) {
     else if (o.rfind("sentinel:", 0) == 0) {
       once(m.sentinel.has_value());
       const std::string v = o.substr(9);
-      if (v.rfind("0x", 0) != 0 && v.rfind("0X", 0) != 0) bad_mode(s, "sentinel must be hex bits, e.g. 0x7FBADBAD");
+      if (v.rfind("0x", 0) != 0 && v.rfind("0X", 0) != 0) bad_mode(s, "sentinel must be hex bits, e.g. 0x7FC0FFEE");
       m.sentinel = uint32_t(parse_unsigned(s, v, 16, std::numeric_limits<uint32_t>::max()));
     } else if (o == "writes:defined" || o == "writes:columns") {
       once(seen_writes);

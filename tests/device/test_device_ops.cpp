@@ -8,6 +8,7 @@
 
 #include "mqa/compare.hpp"
 #include "mqa/device_ops.hpp"
+#include "mqa/sentinels.h"
 #include "mqa/validate.hpp"
 #include "sweep_cases.hpp"
 
@@ -16,7 +17,7 @@ using namespace mqa::sweep;
 
 namespace {
 
-constexpr uint32_t kSentinel = 0x7FBADBADu;
+constexpr uint32_t kSentinel = kLogitSentinelBits;
 
 class Device : public ::testing::Test {
  protected:

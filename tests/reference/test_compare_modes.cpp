@@ -179,7 +179,7 @@ TEST(CompareCalcDiff, GlobalFigureAndOptionalLimit) {
 
 TEST(CompareMode, StringsRoundTripAndBadOnesAreRejected) {
   for (const char* s : {"bitwise", "ulp:4", "tolerance", "bitwise,zero_sign_equal,future,clean",
-                        "bitwise,clean,sentinel:0x7FBADBAD,writes:defined", "tolerance,calc_diff:5.0000000000000004e-06",
+                        "bitwise,clean,sentinel:0x7FA01234,writes:defined", "tolerance,calc_diff:5.0000000000000004e-06",
                         "ulp:4294967295,future,sentinel:0x00000000", "tolerance:fp8_mma", "tolerance:fp8_mma,bf16_out",
                         "tolerance,future,calc_diff:0.5,bf16_out"}) {
     const CompareMode m = CompareMode::parse(s);

@@ -8,12 +8,14 @@
 #include "mqa/compare.hpp"
 #include "mqa/kcache.hpp"
 #include "mqa/philox.hpp"
+#include "test_compare_util.hpp"
 
 using namespace mqa;
+using mqa::test_compare::kSentinel;
+using mqa::test_compare::with_sentinel;
 
 namespace {
 
-constexpr uint32_t kSentinel = 0x7FBADBADu;
 constexpr int32_t kB = 16, kD = 32, kHeads = 8, kBatch = 2, kNextN = 2, kMaxBlocks = 4, kMaxCtx = 40;
 constexpr int64_t kStride = 48;     // padded output rows: columns 40..47 are padding
 constexpr int64_t kBig = 65536;     // page ids at and past 2^16: the upstream truncation bug
@@ -76,7 +78,7 @@ TEST(ComparePaged, ReferenceAgainstItselfPassesEveryCheck) {
   const PagedSetup& s = setup();
   const std::vector<float> e = s.logits(), a = s.logits();
   const LogitsRegions g = paged_logits_regions(s.problem(), kStride);
-  const CompareReport r = compare_logits(e, a, g, CompareMode::parse("bitwise,sentinel:0x7FBADBAD,writes:defined"),
+  const CompareReport r = compare_logits(e, a, g, CompareMode::parse(with_sentinel("bitwise", ",writes:defined")),
                                          paged_coordinates(s.problem()));
   EXPECT_TRUE(r.pass) << r.to_text();
   EXPECT_EQ(r.checked[size_t(Column::valid)], 36 + 37 + 19 + 20);
@@ -163,7 +165,7 @@ TEST(ComparePaged, CleanOutputAndAStrayPaddingWrite) {
   std::vector<float> a = e;
   const PagedLogitsProblem p = s.problem();
   const LogitsRegions g = paged_logits_regions(p, kStride);
-  const CompareMode mode = CompareMode::parse("bitwise,clean,sentinel:0x7FBADBAD,writes:defined");
+  const CompareMode mode = CompareMode::parse(with_sentinel("bitwise,clean", ",writes:defined"));
   const CompareReport ok = compare_logits(e, a, g, mode, paged_coordinates(p));
   EXPECT_TRUE(ok.pass) << ok.to_text();
   a[size_t(2 * kStride + 19)] = 0.0f;  // row 2 (b=1, j=0) L = 19: its future column, not -inf

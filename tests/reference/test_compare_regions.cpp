@@ -13,7 +13,6 @@ using namespace mqa::test_compare;
 
 namespace {
 
-constexpr uint32_t kSentinel = 0x7FBADBADu;
 const float kNegInf = -INFINITY;
 
 // 2 rows x 8 columns, row stride 10. Row 0: valid [0, 3), future [3, 5). Row 1 (ragged-like):
@@ -118,7 +117,7 @@ TEST(CompareRegions, CleanModeDemandsMinusInfinityBitsOutsideTheValidColumns) {
 TEST(CompareRegions, SentinelCatchesAStrayWriteInAPaddingColumn) {
   const LogitsRegions g = two_rows();
   Buffers b = make_buffers(g);  // padding columns 8, 9 of each row hold the sentinel
-  const CompareMode mode = CompareMode::parse("bitwise,sentinel:0x7FBADBAD");
+  const CompareMode mode = CompareMode::parse(with_sentinel("bitwise"));
   EXPECT_TRUE(compare_logits(b.expected, b.actual, g, mode).pass);
   for (int64_t i : {8, 9, 18, 19}) {
     std::vector<float> a = b.actual;
@@ -144,11 +143,11 @@ TEST(CompareRegions, SentinelScopeDefinedAlsoGuardsUndefinedColumns) {
   for (int64_t r = 0; r < 2; ++r)  // a reference-like writer: only the valid columns
     for (int64_t c = 0; c < 8; ++c)
       if (c < g.row[size_t(r)].valid_begin || c >= g.row[size_t(r)].valid_end) b.actual[size_t(r * 10 + c)] = bits(kSentinel);
-  EXPECT_TRUE(compare_logits(b.expected, b.actual, g, CompareMode::parse("bitwise,sentinel:0x7FBADBAD,writes:defined")).pass);
+  EXPECT_TRUE(compare_logits(b.expected, b.actual, g, CompareMode::parse(with_sentinel("bitwise", ",writes:defined"))).pass);
   std::vector<float> a = b.actual;
   a[11] = 1.0f;  // row 1, col 1: before valid_begin
-  EXPECT_TRUE(compare_logits(b.expected, a, g, CompareMode::parse("bitwise,sentinel:0x7FBADBAD")).pass);
-  const CompareReport r = compare_logits(b.expected, a, g, CompareMode::parse("bitwise,sentinel:0x7FBADBAD,writes:defined"));
+  EXPECT_TRUE(compare_logits(b.expected, a, g, CompareMode::parse(with_sentinel("bitwise"))).pass);
+  const CompareReport r = compare_logits(b.expected, a, g, CompareMode::parse(with_sentinel("bitwise", ",writes:defined")));
   ASSERT_EQ(r.mismatched, 1);
   EXPECT_EQ(r.first[0].index, 11);
   EXPECT_EQ(r.first[0].column, Column::undefined);
@@ -210,14 +209,14 @@ TEST(CompareRegions, InconsistentRegionsAndSizesAreRejected) {
 TEST(CompareRegions, AValidElementLeftAtTheSentinelIsUnwritten) {
   LogitsRegions g{1, 4, 4, {RowRegion{0, 3, 3}}};
   std::vector<float> expected(4, 1.0f), actual(4, 1.0f);
-  actual[1] = f32_from_bits(0x7FBADBADu);
-  actual[3] = f32_from_bits(0x7FBADBADu);  // column 3 is undefined: the sentinel belongs there
-  const CompareReport r = compare_logits(expected, actual, g, CompareMode::parse("bitwise,sentinel:0x7FBADBAD,writes:defined"));
+  actual[1] = f32_from_bits(kSentinel);
+  actual[3] = f32_from_bits(kSentinel);  // column 3 is undefined: the sentinel belongs there
+  const CompareReport r = compare_logits(expected, actual, g, CompareMode::parse(with_sentinel("bitwise", ",writes:defined")));
   EXPECT_FALSE(r.pass);
   ASSERT_EQ(r.first.size(), 1u);
   EXPECT_EQ(r.first[0].check, Check::unwritten);
   EXPECT_EQ(r.first[0].col, 1);
   EXPECT_EQ(r.mismatched_by[size_t(Check::unwritten)], 1);
   EXPECT_EQ(r.mismatched_by[size_t(Check::nan)], 0);
-  EXPECT_NE(r.to_text().find("unwritten (sentinel 0x7FBADBAD)"), std::string::npos) << r.to_text();
+  EXPECT_NE(r.to_text().find("unwritten (sentinel " + sentinel_hex() + ")"), std::string::npos) << r.to_text();
 }

@@ -7,10 +7,11 @@
 #include "mqa/kcache.hpp"
 #include "mqa/logits.hpp"
 #include "mqa/philox.hpp"
+#include "mqa/sentinels.h"
 
 namespace mqa::test {
 
-inline constexpr uint32_t kSentinelBits = 0x7FBADBADu;  // a signalling-NaN pattern nobody writes
+inline constexpr uint32_t kSentinelBits = kLogitSentinelBits;  // what the harness pre-fills outputs with
 
 // Streams of CounterRng used by the builders.
 enum Stream : uint64_t { sQ = 1, sK, sScale, sW, sLens, sPerm, sJunk, sShape };

@@ -29,6 +29,7 @@
 #include "mqa/kcache.hpp"
 #include "mqa/layout.hpp"
 #include "mqa/logits.hpp"
+#include "mqa/sentinels.h"
 #include "mqa/tolerance.hpp"
 #include "mqa/topk.hpp"
 
@@ -106,9 +107,7 @@ CaseDescriptor parse_case(const std::string& line);
 
 // Dense pools up to this size are materialised whole; larger ones are sparse (see PoolBuffer).
 inline constexpr int64_t kDensePoolLimit = int64_t(64) << 20;
-inline constexpr uint8_t kCacheSentinel = 0xA5;      // every cache byte nobody wrote
-inline constexpr uint32_t kLogitSentinelBits = 0x7FBADBADu;  // quiet NaN with a payload
-inline constexpr uint8_t kGatherSentinel = 0x5A;
+// The output sentinels (kCacheSentinel, kLogitSentinelBits, kGatherSentinel): mqa/sentinels.h.
 
 // The cache pool as a kernel sees it: num_pages * page_stride bytes of HOST memory. A pool
 // beyond kDensePoolLimit (page ids >= 65,536 with big strides, pools past 2^32 bytes) is an

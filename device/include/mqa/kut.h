@@ -16,14 +16,19 @@
  * - Every call returns a status. MQA_UNSUPPORTED means "this implementation does not do this
  *   case" (never a wrong answer); `message` then says why. MQA_INVALID means bad input.
  * - An op pointer may be NULL: the op is unsupported as a whole.
- * - Outputs are pre-filled by the caller (with sentinels); an implementation writes only the
- *   defined region of an output (see ../../../../shared/spec/ops.md and docs/numerics.md).
+ * - Outputs are pre-filled by the caller with the sentinels of mqa/sentinels.h (logits floats
+ *   MQA_LOGITS_SENTINEL_BITS, cache bytes MQA_CACHE_SENTINEL_BYTE, gathered bytes
+ *   MQA_GATHER_SENTINEL_BYTE); an implementation writes only the defined region of an output
+ *   (see ../../../../shared/spec/ops.md and docs/numerics.md).
+ * - Include path: this directory and reference/include (mqa/sentinels.h, plain C).
  */
 #ifndef MQA_KUT_H
 #define MQA_KUT_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "mqa/sentinels.h"
 
 #ifdef __cplusplus
 extern "C" {
