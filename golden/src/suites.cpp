@@ -24,6 +24,12 @@ const std::vector<std::string> kSmoke = {
     "seed=0x108",
     "op=paged_logits layout=preshuffle16 B=16 D=32 Qb=32 H=8 lens=1d:[40] enc=e4m3fnuz dist=adversarial topk=8 "
     "seed=0x109",
+    // past batch 64 (aiter#1815: the wrong output row stride), short sequences so that it stays tiny
+    "op=paged_logits layout=standard B=16 D=32 Qb=32 H=8 lens=1d:[3,1,2,1,1,2,1,1,1,3,1,1,2,1,1,1,1,2,1,1,1,1,3,1,"
+    "1,1,2,1,1,1,1,1,2,1,1,1,1,1,1,3,1,1,2,1,1,1,1,1,1,1,2,1,1,1,1,1,1,1,3,1,1,1,1,1,2,1,3,1] topk=2 seed=0x10a",
+    // a pool of 3.5 GB stored sparsely: byte offsets past 2^31 for the write, the logits and the gather
+    "op=paged_logits layout=standard B=64 D=128 Qb=128 H=8 lens=1d:[70] pages=400000 stride=8704 topk=16 seed=0x10b",
+    "op=gather layout=preshuffle16 B=64 D=128 Qb=128 lens=1d:[65,3] pages=400000 stride=8704 seed=0x10c",
 };
 
 // The edge matrix of spec verification.md, small D/H so that it stays cheap.
@@ -71,6 +77,9 @@ const std::vector<std::string> kEdge = {
     "op=ragged_logits B=16 D=64 Qb=64 H=16 lens=1d:[33] M=1 ranges=full clean=1 out_pad=7 topk=16 seed=0x216",
     // B = 512, the largest page the harness accepts
     "op=paged_logits layout=preshuffle16 B=512 D=32 Qb=32 H=8 lens=1d:[511,512,513] topk=64 seed=0x217",
+    // 66 sequences, 2 rows each: rows past batch 64 (aiter#1815)
+    "op=paged_logits layout=preshuffle16 B=16 D=32 Qb=32 H=8 next_n=2 lens=1d:[2,5,1,3,2,2,4,1,2,2,3,2,2,2,1,6,2,2,2,"
+    "3,2,2,2,2,17,2,2,2,1,2,2,2,3,2,2,2,2,2,2,2,2,4,2,2,2,2,2,2,2,2,2,2,2,9,2,2,2,2,2,2,2,2,2,2,3,2] topk=4 seed=0x218",
 };
 
 // DeepSeek-V3.2 indexer: H=64, D=128, Qb=128, B=64. Decode (next_n=1), MTP verify (next_n=2,
