@@ -39,6 +39,7 @@ const std::set<std::string> kNotYetCaught = {
     "ue8m0 rounded on the bits (the case's variant)",
     "top-k: a tie across the k-th place dropped",
     "top-k: NaN ranked below -inf",
+    "32-bit cache byte offsets (read and write)",  // smoke_010/011 (3.5 GB pool) do not change: to be found out
 };
 
 const File& corpus(const std::string& suite) {
@@ -108,9 +109,13 @@ TEST(GoldenTeeth, EveryPerturbationIsCaughtBySmokeAndByEdge) {
     bool everywhere = true;
     for (const std::string& s : kMustCatch) {
       everywhere = everywhere && rows[i].caught[s] > 0;
-      if (!pending) EXPECT_GT(rows[i].caught[s], 0) << "no case of '" << s << "' is changed by: " << ps[i].name;
+      if (!pending) {
+        EXPECT_GT(rows[i].caught[s], 0) << "no case of '" << s << "' is changed by: " << ps[i].name;
+      }
     }
-    if (pending) EXPECT_FALSE(everywhere) << ps[i].name << " is caught by smoke and edge now: drop it from kNotYetCaught";
+    if (pending) {
+      EXPECT_FALSE(everywhere) << ps[i].name << " is caught by smoke and edge now: drop it from kNotYetCaught";
+    }
   }
   for (const std::string& name : kNotYetCaught)
     EXPECT_TRUE(std::any_of(ps.begin(), ps.end(), [&](const teeth::Perturbation& p) { return p.name == name; })) << name;
