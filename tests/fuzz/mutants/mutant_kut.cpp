@@ -45,11 +45,15 @@ enum Bug : int {
   ignore_next_n_offset = 13,     // every row of a sequence reads the whole context
   write_outside_defined = 14,    // clears [L_r, row_stride) / writes past the gathered rows / page padding
   nondeterministic_order = 15,   // every second call sums heads sequentially (an atomics-order bug)
+  ue8m0_rounding_swapped = 16,   // exact: exp2f(ceilf(log2f(sc))); vllm/aiter/sglang: exponent + (mantissa != 0)
+  relu_fmaxf = 17,               // exact profile relu as fmaxf(a, 0): a NaN dot becomes 0
+  nan_code_as_number = 18,       // fp8 decoder without NaN: e4m3fn 0x7F/0xFF = +-480, e4m3fnuz 0x80 = 0
+  zero_relu_skips_weight = 19,   // relu(a) == 0 adds a signed zero without w: 0 * inf = NaN lost
   // Kernels that test the harness itself (not in the detection table):
-  crash_on_long_rows = 16,       // paged: segfaults when a row reads >= 100 tokens
-  hang_on_ragged = 17,           // ragged: never returns
-  fork_grandchild = 18,          // ragged: leaves a sleeping grandchild that holds every inherited fd
-  crash_on_load = 19,            // its constructor segfaults at dlopen
+  crash_on_long_rows = 20,       // paged: segfaults when a row reads >= 100 tokens
+  hang_on_ragged = 21,           // ragged: never returns
+  fork_grandchild = 22,          // ragged: leaves a sleeping grandchild that holds every inherited fd
+  crash_on_load = 23,            // its constructor segfaults at dlopen
 };
 constexpr Bug kBug = Bug(MQA_MUTANT);
 
@@ -58,7 +62,8 @@ const char* const kNames[] = {"control",           "tile_grid_transposed",      
                               "scale_wrong_slot",  "fn_decoded_as_fnuz",        "missing_relu",
                               "kscale_before_headsum_fma", "headsum_sequential", "offset_32bit",
                               "read_past_length",  "ignore_next_n_offset",      "write_outside_defined",
-                              "nondeterministic_order", "crash_on_long_rows", "hang_on_ragged",
+                              "nondeterministic_order", "ue8m0_rounding_swapped", "relu_fmaxf",
+                              "nan_code_as_number", "zero_relu_skips_weight", "crash_on_long_rows", "hang_on_ragged",
                               "fork_grandchild",   "crash_on_load"};
 
 int g_calls = 0;  // logits calls so far (nondeterministic_order)
@@ -131,6 +136,8 @@ TokenAt token_at(const Pool& pool, const int32_t* table, int64_t row_stride, int
 }
 
 float decode(uint8_t c, Fp8Encoding e) {
+  if (kBug == nan_code_as_number && fp8_is_nan(c, e))  // the bit pattern read as a number
+    return e == Fp8Encoding::e4m3fnuz ? 0.0f : (c & 0x80 ? -480.0f : 480.0f);
   return fp8_decode(c, kBug == fn_decoded_as_fnuz && e == Fp8Encoding::e4m3fn ? Fp8Encoding::e4m3fnuz : e);
 }
 
@@ -152,14 +159,18 @@ float epilogue(const std::vector<float>& a, const float* w, float kscale, int32_
     for (int u = 0; u < 4; ++u) V[u] = (P[u][0] + P[u][1]) * kscale;
     return (V[0] + V[1]) + (V[2] + V[3]);
   }
-  auto relu = [](float x) { return kBug == missing_relu || x > 0.0f || std::isnan(x) ? x : 0.0f; };
+  auto relu = [](float x) {
+    if (kBug == relu_fmaxf) return std::fmax(x, 0.0f);
+    return kBug == missing_relu || x > 0.0f || std::isnan(x) ? x : 0.0f;
+  };
   if (kBug == kscale_before_headsum_fma) {
     float S = 0.0f;
     for (size_t h = 0; h < H; ++h) S = std::fma(relu(a[h]) * kscale, w[h], S);
     return S;
   }
   std::vector<float> t(H, 0.0f);
-  for (size_t h = 0; h < H; ++h) t[h] = relu(a[h]) * w[h];
+  for (size_t h = 0; h < H; ++h)
+    t[h] = kBug == zero_relu_skips_weight && !(relu(a[h]) != 0.0f) ? std::copysign(0.0f, w[h]) : relu(a[h]) * w[h];
   if (kBug == headsum_sequential || (kBug == nondeterministic_order && g_calls % 2 == 0)) {
     for (size_t h = 1; h < H; ++h) t[0] = t[0] + t[h];
   } else {
@@ -184,6 +195,33 @@ mqa_status supports(void*, const mqa_case_shape* s, char* msg, size_t len) {
   return MQA_OK;
 }
 
+// ue8m0_rounding_swapped: each block's power-of-two rounding done the other variant's way (the
+// exact variant with libm's log2f, the libm variants with the exact exponent rule), then the
+// values quantised with that scale. The two differ only next to a power of two.
+void swap_ue8m0_rounding(const float* k, const PageLayout& pl, const QuantParams& qp, std::vector<uint8_t>& codes,
+                         std::vector<float>& scales) {
+  for (int32_t q = 0; q < pl.scales_per_token(); ++q) {
+    const float* blk = k + int64_t(q) * pl.quant_block;
+    const float a = std::max(block_amax(blk, pl.quant_block), kMinAmax);
+    const float div = scale_divisor(qp.variant, qp.encoding);
+    const float raw = qp.variant == QuantVariant::sglang ? a * (1.0f / div) : a / div;
+    const float sc = qp.variant == QuantVariant::exact ? std::exp2f(std::ceil(std::log2f(raw))) : ue8m0_round_up_exact(raw);
+    scales[size_t(q)] = sc;
+    // the codes under this scale, with the variant's own division and overflow rule (kcache.cpp)
+    for (int32_t i = 0; i < pl.quant_block; ++i) {
+      const float v = blk[i];
+      float x;
+      switch (qp.variant) {
+        case QuantVariant::aiter: x = v * (1.0f / sc); break;
+        case QuantVariant::sglang: x = std::fmin(std::fmax(v / sc, -fp8_traits(qp.encoding).max_value), fp8_traits(qp.encoding).max_value); break;
+        default: x = v / sc; break;
+      }
+      codes[size_t(q * pl.quant_block + i)] =
+          fp8_encode(x, qp.encoding, qp.variant == QuantVariant::sglang ? Overflow::to_nan : Overflow::saturate);
+    }
+  }
+}
+
 mqa_status quant_cache(void*, const mqa_quant_cache_args* a, char*, size_t) {
   const Pool pool = pool_of(a->cache, a->cache_bytes);
   const PageLayout& pl = pool.page;
@@ -195,6 +233,7 @@ mqa_status quant_cache(void*, const mqa_quant_cache_args* a, char*, size_t) {
     const int64_t page = a->slots[i] / pl.page_size;
     const int32_t t = int32_t(a->slots[i] % pl.page_size);
     quantize_token(a->k + i * pl.head_dim, pl.head_dim, pl.quant_block, qp, codes.data(), scales.data());
+    if (kBug == ue8m0_rounding_swapped && qp.ue8m0) swap_ue8m0_rounding(a->k + i * pl.head_dim, pl, qp, codes, scales);
     for (int32_t d = 0; d < pl.head_dim; ++d) write_byte(pool, byte_of(pool, page, value_in_page(pl, t, d)), codes[size_t(d)]);
     for (int32_t q = 0; q < pl.scales_per_token(); ++q) {
       uint8_t b[4];
