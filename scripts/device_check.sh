@@ -4,9 +4,12 @@
 #      project (e.g. a test dependency is missing), fall back to binaries built elsewhere in
 #      $PREBUILT (device_sweep, device_bench, test_device, test_kut) and say so;
 #   2. the device tests (bit-exact device vs reference; they skip without a GPU);
-#   3. the bit-exact sweep: random cases over every shape of the issue + the deployed
-#      DeepSeek-V3.2 decode shapes up to L = $DEPLOYED_L, sentinels, table of mismatches;
-#      then the fallback kernel forced (MQA_FAST_KERNEL=lean2) through a logits sweep;
+#   3. the bit-exact sweep on case descriptors (cases/): random cases of the small tier over
+#      every shape of the issue + the deployed suite (DeepSeek-V3.2 and GLM-5 decode and MTP up
+#      to L = $DEPLOYED_L, prefill, aiter#4244's 2.2 GB logits), sentinels, table of mismatches;
+#      then $DEPLOYED_CASES random cases of the deployed tier (batch <= 256, L <= 160K, pools
+#      past 2^32 bytes for every op); then the fallback kernel forced (MQA_FAST_KERNEL=lean2)
+#      through a logits sweep;
 #   4. compute-sanitizer memcheck on a smaller sweep, racecheck on the logits kernels;
 #   5. the device benchmark (paged logits vs measured copy bandwidth): the default kernel (tw3)
 #      and its fallback (MQA_FAST_KERNEL=lean2);
@@ -25,13 +28,15 @@ prebuilt=${PREBUILT:-}
 jobs=${JOBS:-$(nproc)}
 cases=${CASES:-400}
 deployed_l=${DEPLOYED_L:-131072}
+deployed_cases=${DEPLOYED_CASES:-40}
 # PREBUILT may also be a tarball of such a directory (e.g. .devperf/prebuilt.tar.xz, small enough
 # to travel to the GPU machine): it is unpacked first.
 if [[ -n "$prebuilt" && -f "$prebuilt" ]]; then
   mkdir -p /tmp/mqa-prebuilt && tar xf "$prebuilt" -C /tmp/mqa-prebuilt && prebuilt=/tmp/mqa-prebuilt
 fi
 quick=0
-[[ "${1:-}" == "--quick" ]] && quick=1 && cases=${CASES:-80} && deployed_l=${DEPLOYED_L:-16384}
+[[ "${1:-}" == "--quick" ]] && quick=1 && cases=${CASES:-80} && deployed_l=${DEPLOYED_L:-16384} &&
+  deployed_cases=${DEPLOYED_CASES:-10}
 mkdir -p "$out"
 status=0
 summary=()
@@ -89,9 +94,11 @@ fi
 
 # ---- 3. sweep ----
 [[ -n "$bin_sweep" ]] && run_step sweep 300 "$bin_sweep" --cases "$cases" --deployed-L "$deployed_l"
+[[ -n "$bin_sweep" && $deployed_cases -gt 0 ]] && run_step sweep_deployed 500 "$bin_sweep" --tier deployed \
+  --cases "$deployed_cases" --seed 7 --deployed-L 0
 # The fallback kernel (lean2: heads 128, small pages, unaligned copies) forced everywhere.
 [[ -n "$bin_sweep" ]] && MQA_FAST_KERNEL=lean2 run_step sweep_lean 300 "$bin_sweep" --cases "$((cases / 2))" \
-  --logits-only --deployed-L 16384
+  --logits-only --deployed-L 16384 --no-wide-logits
 # (An unknown MQA_FAST_KERNEL is refused: test_device's KernelChoiceDeathTest, step 2.)
 
 # ---- 4. sanitizers (one log) ----
@@ -118,7 +125,7 @@ for f in test_device test_kut; do
   [[ -f "$out/$f.log" ]] && echo "$f: $(grep -E '^\[ +(PASSED|FAILED|SKIPPED) +\] [0-9]+ tests?' "$out/$f.log" | tr '\n' ' ')"
 done
 [[ -f "$out/sanitizers.log" ]] && grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/sanitizers.log"
-for f in sweep sweep_lean; do
+for f in sweep sweep_deployed sweep_lean; do
   [[ -f "$out/$f.log" ]] && { echo; echo "$f:"; sed -n '/^op \/ path/,$p' "$out/$f.log"; }
 done
 [[ -f "$out/bench.log" ]] && { echo; cat "$out/bench.log"; }

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "case_constraints.hpp"
+#include "mqa/case_tiers.hpp"
 #include "mqa/validate.hpp"
 
 namespace mqa {
@@ -89,6 +90,10 @@ DrawSets resolve(const GenOptions& opt) {
   if (opt.max_len < -1) reject("--max-len", opt.max_len, "must be >= 0 (or -1: no limit but --max-tokens)");
   if (opt.max_heads < 1) reject("--max-heads", opt.max_heads, "must be >= 1");
   if (opt.max_rows < 0) reject("--max-rows", opt.max_rows, "must be >= 0");
+  if (opt.max_ragged_tokens < 0) reject("--max-ragged-tokens", opt.max_ragged_tokens, "must be >= 0");
+  if (opt.size_spread < 0 || opt.size_spread > 30) reject("size_spread", opt.size_spread, "must be in [0, 30]");
+  if (opt.wide_logits_percent < 0 || opt.wide_logits_percent > 100)
+    reject("--wide-logits", opt.wide_logits_percent, "must be in [0, 100]");
 
   DrawSets s;
   s.profiles = opt.profiles.empty() ? std::vector<Profile>{Profile::exact, Profile::deepgemm_sm90} : opt.profiles;
@@ -141,11 +146,15 @@ std::string describe_constraints(const GenOptions& opt) {
   list("--next-n", gen::join_ints(opt.next_n));
   list("--encodings", gen::join(opt.encodings, [](Fp8Encoding e) { return to_string(e); }));
   if (opt.lens != LensShape::any) list("--lens-2d", opt.lens == LensShape::two_d ? "on" : "off");
-  const GenOptions def;
+  const GenOptions def = tier_options(opt.tier);  // sizes are told as overrides of the tier's
+  if (opt.tier != Tier::small) list("--tier", to_string(opt.tier));
   if (opt.max_batch != def.max_batch) list("--batch", std::to_string(opt.max_batch));
   if (opt.max_len != def.max_len) list("--max-len", std::to_string(opt.max_len));
   if (opt.max_tokens != def.max_tokens) list("--max-tokens", std::to_string(opt.max_tokens));
   if (opt.max_heads != def.max_heads) list("--max-heads", std::to_string(opt.max_heads));
+  if (opt.max_rows != def.max_rows) list("--max-rows", std::to_string(opt.max_rows));
+  if (opt.max_ragged_tokens != def.max_ragged_tokens) list("--max-ragged-tokens", std::to_string(opt.max_ragged_tokens));
+  if (opt.wide_logits_percent != def.wide_logits_percent) list("--wide-logits", std::to_string(opt.wide_logits_percent));
   if (!opt.high_page_ids) s << (s.tellp() > 0 ? " " : "") << "--no-high-ids";
   if (!opt.special_values) s << (s.tellp() > 0 ? " " : "") << "--no-special-values";
   return s.str();

@@ -260,6 +260,8 @@ void plant_in_cache(CaseTensors& t, const BlockTableView& compact) {
 
 }  // namespace
 
+void check_case(const CaseDescriptor& d) { check_descriptor(d); }
+
 CaseTensors materialize(const CaseDescriptor& din, bool expected) {
   check_descriptor(din);
   CaseTensors t;

@@ -54,6 +54,14 @@ const uint8_t* CaseTensors::pool_page(const PoolBuffer& buf, size_t c) const {
   return buf.data() + page_ids[c] * pool.page_stride;
 }
 
+std::vector<uint8_t> CaseTensors::compact_pages(const PoolBuffer& buf) const {
+  if (!sparse_pool) return std::vector<uint8_t>(buf.data(), buf.data() + buf.size());
+  const size_t stride = size_t(pool.page_stride);
+  std::vector<uint8_t> out(page_ids.size() * stride);
+  for (size_t c = 0; c < page_ids.size(); ++c) std::memcpy(out.data() + c * stride, pool_page(buf, c), stride);
+  return out;
+}
+
 PagedLogitsProblem CaseTensors::paged_problem() const {
   PagedLogitsProblem p;
   p.cache = cache.layout;

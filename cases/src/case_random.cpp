@@ -38,6 +38,10 @@ int32_t edge_length(Draw& r, int32_t B, int64_t room) {
   return int32_t(r.upto(std::min<int64_t>(room, B + 1)));
 }
 
+// A wide-logits case (deployed tier): rows and columns of aiter#4244's failing shape.
+inline constexpr int32_t kWideRowsMin = 513, kWideRowsMax = 600, kWideColumns = 1 << 20;
+inline constexpr int64_t kWideTokens = 1 << 16;  // its written tokens: the logits take the memory
+
 int64_t pages_needed(const CaseDescriptor& d, std::vector<int32_t>* w = nullptr) {
   int64_t K = 0;
   const int32_t batch = d.batch();
@@ -100,6 +104,16 @@ CaseDescriptor random_case_attempt(uint64_t seed, uint64_t index, uint32_t attem
   }
   if (d.op != CaseOp::paged_logits) d.next_n = 1;
   else d.next_n = opt.next_n.empty() ? r.pick(gen::kNextN) : r.pick(opt.next_n);
+  // Logits past 2^31 bytes (deployed tier): 513..600 rows of 2^20 columns, GLM-5 MTP decode's
+  // [batch * next_n, max_model_len = 2^20] buffer with next_n = 4 (aiter#4244: the 32-bit store
+  // offset of row 512 reaches 2^31). At most 600 rows keep the case under 8 GiB.
+  int32_t wide_lo = 0, wide_hi = 0;  // the batch range of a wide case (0: not wide)
+  if (opt.wide_logits_percent > 0 && d.op == CaseOp::paged_logits && r.chance(uint32_t(opt.wide_logits_percent))) {
+    if (opt.next_n.empty()) d.next_n = 4;
+    wide_lo = (kWideRowsMin + d.next_n - 1) / d.next_n;
+    wide_hi = std::min(kWideRowsMax / d.next_n, opt.max_batch);
+    if (wide_lo > wide_hi) wide_lo = wide_hi = 0;
+  }
   switch (opt.lens) {
     case LensShape::any: d.lens_2d = d.op == CaseOp::paged_logits && r.chance(35); break;
     case LensShape::two_d: d.lens_2d = d.op == CaseOp::paged_logits; break;
@@ -108,9 +122,12 @@ CaseDescriptor random_case_attempt(uint64_t seed, uint64_t index, uint32_t attem
 
   // lengths: a token budget shared by the sequences, each at most max_len
   int64_t room = std::max<int64_t>(8, opt.max_tokens * size / 100);
-  if (d.op == CaseOp::ragged_logits) room = std::min<int64_t>(room, 512);
+  if (opt.size_spread > 0) room = std::max<int64_t>(8, room >> r.below(uint32_t(opt.size_spread) + 1));
+  if (d.op == CaseOp::ragged_logits) room = std::min<int64_t>(room, opt.max_ragged_tokens);
+  if (wide_lo > 0) room = std::min<int64_t>(room, kWideTokens);
   auto seq_room = [&] { return opt.max_len < 0 ? room : std::min<int64_t>(room, opt.max_len); };
-  const int32_t batch = 1 + int32_t(r.below(uint32_t(std::max(1, opt.max_batch * size / 100))));
+  const int32_t batch = wide_lo > 0 ? wide_lo + int32_t(r.below(uint32_t(wide_hi - wide_lo + 1)))
+                                    : 1 + int32_t(r.below(uint32_t(std::max(1, opt.max_batch * size / 100))));
   for (int32_t b = 0; b < batch; ++b) {
     const int32_t last = edge_length(r, d.page_size, seq_room());
     room -= last;
@@ -152,7 +169,9 @@ CaseDescriptor random_case_attempt(uint64_t seed, uint64_t index, uint32_t attem
       const int64_t big = (std::max<int64_t>(stride, 65536) + 4095) / 4096 * 4096;
       // sparse pool, byte offsets past 2^32: paged logits only, the op whose kernels read a
       // pool in place (a quant/gather adapter may copy the whole 4 GiB pool per call)
-      if (K * big <= kDensePoolLimit / 2 && d.op == CaseOp::paged_logits) {
+      // (and quant_cache / gather in the deployed tier, for GPU adapters that take a view)
+      const bool pool_op = d.op == CaseOp::paged_logits || (opt.sparse_pools_all_ops && d.op != CaseOp::ragged_logits);
+      if (K * big <= kDensePoolLimit / 2 && pool_op) {
         d.page_stride = big;
         d.pool_pages = ((int64_t(1) << 32) + big - 1) / big + 4 * K + r.below(16);
       }
@@ -164,6 +183,7 @@ CaseDescriptor random_case_attempt(uint64_t seed, uint64_t index, uint32_t attem
   d.table_pad = r.chance(80) ? 0 : int32_t(1 + r.below(3));
   d.pad_slots = r.chance(75) ? 0 : int32_t(1 + r.below(4));
   if (d.op == CaseOp::paged_logits && r.chance(20)) d.max_context_len = std::max(1, most_w) + int32_t(r.below(300));
+  if (wide_lo > 0) d.max_context_len = std::max(kWideColumns, most_w);
   d.out_pad = r.chance(70) ? 0 : r.pick({1, 3, 64, 255});
   if (opt.encodings.size() == 1) d.encoding = opt.encodings[0];
   else d.encoding = r.chance(70) ? Fp8Encoding::e4m3fn : Fp8Encoding::e4m3fnuz;

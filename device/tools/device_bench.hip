@@ -5,7 +5,8 @@
 // K cache read (values + scales), q, weights, logits written. Reported against the
 // device-to-device copy bandwidth measured in the same run (bytes read + written).
 //
-//   device_bench [--reps N] [--fast-only]
+//   device_bench [--reps N (>= 30)] [--fast-only]      (options parsed by CLI11)
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -82,10 +83,11 @@ struct InputSet {
 int main(int argc, char** argv) {
   int reps = 40;
   bool fast_only = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--reps" && i + 1 < argc) reps = std::max(30, std::stoi(argv[i + 1]));
-    if (std::string(argv[i]) == "--fast-only") fast_only = true;
-  }
+  CLI::App app{"Device benchmark of the paged MQA logits at the deployed decode shape"};
+  app.add_option("--reps", reps, "timed launches per shape (the median of at least 30)")
+      ->capture_default_str()->check(CLI::Range(30, 1000000));
+  app.add_flag("--fast-only", fast_only, "time the fast path only (not the generic kernel)");
+  CLI11_PARSE(app, argc, argv);
   const DeviceStatus st = device_status();
   if (!st.available) {
     std::printf("device_bench: %s\n", st.reason.c_str());

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "mqa/case_tiers.hpp"
 #include "mqa/fuzz.hpp"
 #include "mqa/validate.hpp"
 
@@ -81,7 +82,9 @@ struct CliState {
   std::string time, shard = "0/1", ops = "all", profile = "all", layouts = "all", page_sizes = "any",
               heads = "any", head_dims = "any", next_n = "any", encodings = "any", lens_2d = "any",
               writes = "defined", isolate = "auto", json, junit;
+  std::string tier = "small";
   bool no_shrink = false, no_high_ids = false, no_special_values = false, list = false;
+  std::vector<std::pair<CLI::Option*, std::function<void(GenOptions&, const GenOptions&)>>> sizes;  // tier overrides
   CLI::Option* shrink_steps = nullptr;
   CLI::Option* shrink_time = nullptr;
   CLI::Option* cases = nullptr;
@@ -111,6 +114,11 @@ void apply(CliState& s) {
   if (s.replay->count() && o.replay.empty()) reject("replay", std::string("''"), "an empty descriptor");
   if (o.max_failures < 1) reject("max-failures", o.max_failures, "must be >= 1");
   GenOptions& g = o.gen;
+  const GenOptions tier = tier_options(tier_from_string(s.tier));
+  const GenOptions given = g;  // the size options as parsed; those not given come from the tier
+  g = tier;
+  for (const auto& [option, take] : s.sizes)
+    if (option->count() > 0) take(g, given);
   g.ops = parse_list("--ops", s.ops, case_op_from_string, "expected all or a comma list of quant_cache,gather,paged_logits,ragged_logits");
   g.profiles = parse_list("--profile", s.profile, profile_from_string, "expected all or a comma list of exact,deepgemm_sm90");
   g.layouts = parse_list("--layouts", s.layouts, page_layout_from_string, "expected all or a comma list of standard,preshuffle16");
@@ -210,11 +218,25 @@ void add_cli(CLI::App& app) {
   f->add_option("--encodings", state->encodings, "any, or a comma list of e4m3fn,e4m3fnuz")->capture_default_str();
   f->add_option("--lens-2d", state->lens_2d, "on | off | any: 2-D context lens (paged_logits; on draws only paged_logits)")
       ->capture_default_str();
-  f->add_option("--batch,--max-batch", o.gen.max_batch, "at most this many sequences per case")->capture_default_str();
-  f->add_option("--max-len", o.gen.max_len, "longest sequence (paged: a row's context), -1: only --max-tokens bounds it")
+  f->add_option("--tier", state->tier,
+                "small | deployed: the scale of the draw (cases/include/mqa/case_tiers.hpp); small is sized for CPU "
+                "kernels, deployed for GPU kernels (batch <= 256, L <= 160K, logits past 2^31 bytes, pools past "
+                "2^32 bytes for every op); the size options below override the tier's")
       ->capture_default_str();
-  f->add_option("--max-tokens", o.gen.max_tokens, "written tokens per case")->capture_default_str();
-  f->add_option("--max-heads", o.gen.max_heads, "heads per case (when --heads is not given)")->capture_default_str();
+  // each size option: bound to the parsed GenOptions, applied over the tier's only when given
+  auto size = [&]<class T>(const char* names, T GenOptions::*field, const char* help) {
+    CLI::Option* opt = f->add_option(names, o.gen.*field, help);
+    state->sizes.emplace_back(opt, [field](GenOptions& g, const GenOptions& given) { g.*field = given.*field; });
+  };
+  size("--batch,--max-batch", &GenOptions::max_batch, "at most this many sequences per case (small: 17, deployed: 256)");
+  size("--max-len", &GenOptions::max_len,
+       "longest sequence (paged: a row's context), -1: only --max-tokens bounds it (small: -1, deployed: 163840)");
+  size("--max-tokens", &GenOptions::max_tokens, "written tokens per case (small: 2048, deployed: 4194304)");
+  size("--max-heads", &GenOptions::max_heads, "heads per case when --heads is not given (small: 64, deployed: 128)");
+  size("--max-rows", &GenOptions::max_rows, "ragged query rows M (small: 64, deployed: 512)");
+  size("--max-ragged-tokens", &GenOptions::max_ragged_tokens, "ragged k rows N (small: 512, deployed: 16384)");
+  size("--wide-logits", &GenOptions::wide_logits_percent,
+       "percent of paged cases with logits past 2^31 bytes, 513..600 rows of 2^20 columns (small: 0, deployed: 20)");
   f->add_flag("--no-high-ids", state->no_high_ids, "never use pools past 65,536 pages / 2^32 bytes");
   f->add_flag("--no-special-values", state->no_special_values,
               "only bf16 K sources with free amax, no NaN codes, odd weights or odd scales (the draws before these keys)");

@@ -44,15 +44,6 @@ mqa_ragged_logits_args ragged_args(const CaseTensors& t, const CaseBuffers& b) {
 
 namespace {
 
-// The pages of the case, cut out of a kernel-visible pool, in the order of t.cache.
-std::vector<uint8_t> compact_pages(const CaseTensors& t, const PoolBuffer& pool) {
-  if (!t.sparse_pool) return std::vector<uint8_t>(pool.data(), pool.data() + pool.size());
-  const size_t stride = size_t(t.pool.page_stride);
-  std::vector<uint8_t> out(t.page_ids.size() * stride);
-  for (size_t c = 0; c < t.page_ids.size(); ++c) std::memcpy(out.data() + c * stride, t.pool_page(pool, c), stride);
-  return out;
-}
-
 Outcome from_bytes(const ByteCompareReport& r) {
   return r.pass ? Outcome{} : Outcome{Verdict::fail, r.to_text()};
 }
@@ -65,7 +56,7 @@ Outcome run_quant(const KernelUnderTest& k, const CaseTensors& t) {
   if (!r.ok()) return r.status == MQA_UNSUPPORTED ? Outcome{Verdict::unsupported, r.message} : kernel_error("quant_cache", r);
   ByteCompareOptions opt;
   opt.name = "cache after quant_cache";
-  const std::vector<uint8_t> actual = compact_pages(t, pool);
+  const std::vector<uint8_t> actual = t.compact_pages(pool);
   return from_bytes(compare_bytes(t.cache.bytes, actual, t.cache.layout, opt));
 }
 

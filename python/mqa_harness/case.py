@@ -6,8 +6,11 @@ from ._native import core
 
 # Constraint keywords -> what they are in the C++ GenOptions (mqa/case_random.hpp) and the CLI.
 _LISTS = ("ops", "profiles", "layouts", "page_sizes", "heads", "head_dims", "next_n", "encodings")
-_DEFAULTS = dict(lens_2d="any", max_batch=17, max_len=-1, max_tokens=2048, max_heads=64, high_page_ids=True)
-CONSTRAINTS = _LISTS + tuple(_DEFAULTS)
+_DEFAULTS = dict(lens_2d="any", tier="small", high_page_ids=True)
+# Sizes: None (not given) takes the tier's ("small": 17, -1, 2048, 64; "deployed": 256, 163840,
+# 2^22, 128; mqa/case_tiers.hpp), as `mqa-harness fuzz --tier` does.
+_SIZES = ("max_batch", "max_len", "max_tokens", "max_heads")
+CONSTRAINTS = _LISTS + tuple(_DEFAULTS) + _SIZES
 
 
 def _as_list(name, v):
@@ -35,6 +38,8 @@ def gen_options(**constraints):
     for name, default in _DEFAULTS.items():
         v = constraints.get(name, default)
         kw[name] = v if v is not None else default
+    for name in _SIZES:
+        kw[name] = constraints.get(name)
     if isinstance(kw["lens_2d"], bool):
         kw["lens_2d"] = "on" if kw["lens_2d"] else "off"
     return core.gen_options(**kw)
@@ -113,7 +118,8 @@ def cases(seed=1, n=100, start=0, **constraints):
     """Yields Case i = start .. start+n-1 drawn by the C++ generator (mqa::random_case) under the
     constraints (keywords like the `mqa-harness fuzz` options: ops, profiles, layouts, page_sizes,
     heads, head_dims, next_n, encodings (lists or comma strings; None/'all'/'any' = no constraint),
-    lens_2d ('on'|'off'|'any' or a bool), max_batch, max_len, max_tokens, max_heads, high_page_ids).
+    lens_2d ('on'|'off'|'any' or a bool), tier ('small' | 'deployed': the scale, as --tier), max_batch,
+    max_len, max_tokens, max_heads (None: the tier's), high_page_ids).
     Case i equals case i of `mqa-harness fuzz --seed S --list-cases` with the same options."""
     g = gen_options(**constraints)
     for i in range(start, start + n):

@@ -8,16 +8,13 @@
 
 #include "mqa/compare.hpp"
 #include "mqa/device_ops.hpp"
-#include "mqa/sentinels.h"
 #include "mqa/validate.hpp"
-#include "sweep_cases.hpp"
+#include "device_case.hpp"
+#include "mqa/case_tiers.hpp"
 
 using namespace mqa;
-using namespace mqa::sweep;
 
 namespace {
-
-constexpr uint32_t kSentinel = kLogitSentinelBits;
 
 class Device : public ::testing::Test {
  protected:
@@ -70,146 +67,99 @@ TEST(KernelChoiceDeathTest, EnvironmentNamesAreChecked) {
       ::testing::ExitedWithCode(4), "");
 }
 
-CompareMode strict(bool clean) {
-  CompareMode m;
-  m.clean = clean;
-  m.sentinel = kSentinel;
-  m.writes = WriteScope::defined;
-  return m;
-}
-
-// Reference and device outputs of a paged case: equal bits everywhere (whole buffers), and the
-// comparator's region/sentinel verdict.
-void expect_paged_equal(const Case& c) {
-  const PagedInputs in = make_paged(c);
-  const PagedLogitsProblem p = in.problem(c);
-  const LogitsRegions g = paged_logits_regions(p, in.out_row_stride);
-  std::vector<float> want(size_t(g.rows * g.row_stride), f32_from_bits(kSentinel));
-  paged_mqa_logits(p, want.data(), in.out_row_stride);
-  for (device::LogitsPath path : paths(c.heads, c.head_dim)) {
-    std::vector<float> got(want.size(), f32_from_bits(kSentinel));
-    device::paged_mqa_logits(p, got.data(), in.out_row_stride, path);
-    const CompareReport r = compare_logits(want, got, g, strict(c.clean), paged_coordinates(p));
-    EXPECT_TRUE(r.pass) << device::to_string(path) << " " << c.describe() << "\n" << r.to_text();
-    EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 4)) << device::to_string(path) << " " << c.describe();
+// Every path that covers the case runs it and passes (device_case.hpp: sentinels, the
+// comparator and raw uint32 equality of the whole buffer).
+void expect_device_equal(const CaseDescriptor& d) {
+  const CaseTensors t = materialize(d, true);
+  const bool logits = d.op == CaseOp::paged_logits || d.op == CaseOp::ragged_logits;
+  for (device::LogitsPath path : logits ? paths(d.heads, d.head_dim) : std::vector{device::LogitsPath::automatic}) {
+    const device::CaseRun r = device::run_case(t, path);
+    EXPECT_TRUE(r.unsupported.empty()) << r.unsupported << ": " << to_string(d);
+    EXPECT_TRUE(r.pass()) << device::to_string(path) << " " << to_string(d) << "\n" << r.detail;
+    EXPECT_GT(r.compared, 0) << to_string(d);
   }
 }
 
-void expect_ragged_equal(const Case& c) {
-  const RaggedInputs in = make_ragged(c);
-  const RaggedLogitsProblem p = in.problem(c);
-  const LogitsRegions g = ragged_logits_regions(p, in.out_row_stride);
-  std::vector<float> want(size_t(g.rows * g.row_stride), f32_from_bits(kSentinel));
-  ragged_mqa_logits(p, want.data(), in.out_row_stride);
-  for (device::LogitsPath path : paths(c.heads, c.head_dim)) {
-    std::vector<float> got(want.size(), f32_from_bits(kSentinel));
-    device::ragged_mqa_logits(p, got.data(), in.out_row_stride, path);
-    const CompareReport r = compare_logits(want, got, g, strict(c.clean), ragged_coordinates(p));
-    EXPECT_TRUE(r.pass) << device::to_string(path) << " " << c.describe() << "\n" << r.to_text();
-    EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 4)) << device::to_string(path) << " " << c.describe();
+// Random cases of one op, drawn as the campaign draws them (the device's variants only).
+void expect_random_equal(CaseOp op, uint64_t seed, int n) {
+  GenOptions g;
+  g.ops = {op};
+  g.profiles = {Profile::exact};
+  for (int i = 0; i < n; ++i) {
+    CaseDescriptor d = random_case(seed, uint64_t(i), g);
+    d.quant = QuantVariant::exact;
+    expect_device_equal(d);
   }
 }
 
 }  // namespace
 
-TEST_F(Device, QuantizeAndCacheMatchesTheReferenceByteForByte) {
-  for (const Case& c : random_cases(64, 11)) {
-    if (c.op != Op::quant) continue;
-    QuantInputs in = make_quant(c);
-    std::vector<uint8_t> got = in.cache.bytes;
-    quantize_and_cache(in.k, in.slots, in.params, in.cache);
-    device::quantize_and_cache(in.cache.layout, got.data(), in.k, in.slots, in.params);
-    const ByteCompareReport r = compare_bytes(in.cache.bytes, got, in.cache.layout);
-    EXPECT_TRUE(r.pass) << c.describe() << "\n" << r.to_text();
+TEST_F(Device, QuantizeAndCacheMatchesTheReferenceByteForByte) { expect_random_equal(CaseOp::quant_cache, 11, 16); }
+
+TEST_F(Device, GatherMatchesTheReference) { expect_random_equal(CaseOp::gather, 12, 16); }
+
+TEST_F(Device, PagedLogitsMatchTheReferenceOnRandomCases) { expect_random_equal(CaseOp::paged_logits, 13, 30); }
+
+TEST_F(Device, RaggedLogitsMatchTheReferenceOnRandomCases) { expect_random_equal(CaseOp::ragged_logits, 14, 20); }
+
+TEST_F(Device, DeployedTierCasesMatchTheReference) {  // batch > 64, pools past 2^32 bytes for every op
+  GenOptions g = tier_options(Tier::deployed);
+  g.profiles = {Profile::exact};
+  g.max_tokens = 1 << 16;  // the deployed shapes, at a test's budget
+  g.wide_logits_percent = 0;
+  for (int i = 0; i < 12; ++i) {
+    CaseDescriptor d = random_case(15, uint64_t(i), g);
+    d.quant = QuantVariant::exact;
+    expect_device_equal(d);
   }
-}
-
-TEST_F(Device, GatherMatchesTheReference) {
-  for (const Case& c : random_cases(64, 12)) {
-    if (c.op != Op::gather) continue;
-    const PagedInputs in = make_paged(c);
-    const std::vector<int32_t> lens = in.gather_lens(c);
-    const BlockTableView t{in.table.data(), c.batch, in.max_blocks, in.table_row_stride};
-    const Gathered want = gather_k_cache(in.cache, t, lens);
-    std::vector<uint8_t> v(want.values.size(), 0xA5), s(want.scales.size(), 0xA5);
-    device::gather_k_cache(in.cache.layout, in.cache.bytes.data(), t, lens, v.data(), s.data());
-    EXPECT_EQ(want.values, v) << c.describe();
-    EXPECT_EQ(want.scales, s) << c.describe();
-  }
-}
-
-TEST_F(Device, PagedLogitsMatchTheReferenceOnRandomCases) {
-  for (const Case& c : random_cases(120, 13))
-    if (c.op == Op::paged) expect_paged_equal(c);
-}
-
-TEST_F(Device, RaggedLogitsMatchTheReferenceOnRandomCases) {
-  for (const Case& c : random_cases(80, 14))
-    if (c.op == Op::ragged) expect_ragged_equal(c);
 }
 
 TEST_F(Device, PagedLogitsEdgeShapes) {
-  Case c;
-  c.seed = 5;
   for (int32_t B : {1, 16, 64})
     for (int32_t L : {0, 1, 15, 16, 17, 255, 256, 257, 509})
       for (int32_t pad : {0, 4}) {  // pad 4: 16-byte loads are misaligned, the byte path runs
-        c.layout = B == 1 ? PageLayoutKind::standard : PageLayoutKind::preshuffle16;
-        c.page_size = B, c.max_len = L, c.stride_pad = pad, c.batch = 3, c.next_n = 2, c.heads = 16, c.head_dim = 64;
-        c.quant_block = 64, c.clean = L % 2 == 1, c.adversarial = true;
-        expect_paged_equal(c);
+        const int64_t stride = int64_t(B) * (64 + 4) + pad;
+        expect_device_equal(parse_case(std::string("op=paged_logits layout=") + (B == 1 ? "standard" : "preshuffle16") +
+                                        " B=" + std::to_string(B) + " D=64 Qb=64 H=16 next_n=2 lens=1d:[" +
+                                        std::to_string(L) + "," + std::to_string(L / 2) + "," + std::to_string(L) +
+                                        "] stride=" + std::to_string(stride) + " clean=" + std::to_string(L % 2) +
+                                        " dist=adversarial seed=0x5"));
       }
 }
 
-TEST_F(Device, PagedLogitsWithPageIdsPast65536) {
-  Case c;
-  c.seed = 6, c.page_size = 16, c.head_dim = 32, c.quant_block = 32, c.heads = 32, c.batch = 4, c.max_len = 700;
-  c.high_page_ids = true;
-  expect_paged_equal(c);
+TEST_F(Device, PagedLogitsWithPageIdsPast65536AndOffsetsPast4GiB) {
+  expect_device_equal(parse_case("op=paged_logits B=16 D=32 Qb=32 H=32 lens=1d:[700,3,90,451] pages=70000 seed=0x6"));
+  expect_device_equal(parse_case("op=paged_logits B=64 D=128 Qb=128 H=64 lens=1d:[200,77] pages=66000 stride=65536 seed=0x6"));
 }
 
 TEST_F(Device, NaNLogitsAreTheCanonicalNaN) {
-  Case c;
-  c.seed = 7, c.page_size = 16, c.head_dim = 128, c.quant_block = 128, c.heads = 64, c.batch = 2, c.max_len = 40;
-  PagedInputs in = make_paged(c);
-  in.q[5] = 0x7F;  // a NaN code in head 0 of row 0: every logit of row 0 is NaN
-  const PagedLogitsProblem p = in.problem(c);
-  for (device::LogitsPath path : paths(c.heads, c.head_dim)) {
-    std::vector<float> got(size_t(2 * in.out_row_stride), 0.0f);
-    device::paged_mqa_logits(p, got.data(), in.out_row_stride, path);
-    for (int64_t s = 0; s < in.lens[0]; ++s) EXPECT_EQ(kCanonicalNanBits, f32_bits(got[size_t(s)])) << s;
+  CaseTensors t = materialize(parse_case("op=paged_logits B=16 D=128 Qb=128 H=64 lens=1d:[40,9] seed=0x7"), true);
+  t.q[5] = 0x7F;  // a NaN code in head 0 of row 0: every logit of row 0 is NaN
+  for (device::LogitsPath path : paths(64, 128)) {
+    const std::vector<float> got = device::device_logits(t, path);
+    for (int64_t s = 0; s < t.lens[0]; ++s) EXPECT_EQ(kCanonicalNanBits, f32_bits(got[size_t(s)])) << s;
   }
 }
 
 TEST_F(Device, SameInputsGiveTheSameBitsTwentyTimes) {
-  Case c;
-  c.seed = 8, c.batch = 5, c.max_len = 1000, c.adversarial = true, c.next_n = 2;
-  const PagedInputs in = make_paged(c);
-  const PagedLogitsProblem p = in.problem(c);
-  std::vector<float> first(size_t(10 * in.out_row_stride), 0.0f);
-  device::paged_mqa_logits(p, first.data(), in.out_row_stride);
+  const CaseTensors t =
+      materialize(parse_case("op=paged_logits B=64 D=128 Qb=128 H=64 next_n=2 lens=1d:[1000,3,517,64,999] "
+                              "dist=adversarial seed=0x8"), true);
+  const std::vector<float> first = device::device_logits(t);
   for (int run = 0; run < 20; ++run) {
-    std::vector<float> again(first.size(), 0.0f);
-    device::paged_mqa_logits(p, again.data(), in.out_row_stride);
+    const std::vector<float> again = device::device_logits(t);
     ASSERT_EQ(0, std::memcmp(first.data(), again.data(), first.size() * 4)) << "run " << run;
   }
 }
 
 TEST_F(Device, BadInputIsRejectedLikeTheReference) {
-  Case c;
-  c.seed = 9, c.batch = 2, c.max_len = 100;
-  PagedInputs in = make_paged(c);
-  in.table[0] = -1;  // needed by sequence 0
-  const PagedLogitsProblem p = in.problem(c);
-  std::vector<float> out(size_t(2 * in.out_row_stride));
-  EXPECT_THROW(device::paged_mqa_logits(p, out.data(), in.out_row_stride), InvalidInput);
+  CaseTensors t = materialize(parse_case("op=paged_logits B=64 D=128 Qb=128 H=64 lens=1d:[100,60] seed=0x9"), true);
+  t.block_table[0] = -1;  // needed by sequence 0
+  EXPECT_THROW(device::device_logits(t), InvalidInput);
 }
 
 TEST_F(Device, AForcedFastPathOutsideItsShapesIsRefused) {
-  Case c;
-  c.seed = 10, c.heads = 8, c.batch = 1, c.max_len = 10;
-  const PagedInputs in = make_paged(c);
-  std::vector<float> out(size_t(in.out_row_stride));
-  EXPECT_THROW(device::paged_mqa_logits(in.problem(c), out.data(), in.out_row_stride, device::LogitsPath::fast),
-               device::DeviceError);
+  const CaseTensors t = materialize(parse_case("op=paged_logits B=64 D=128 Qb=128 H=8 lens=1d:[10] seed=0xa"), true);
+  EXPECT_THROW(device::device_logits(t, device::LogitsPath::fast), device::DeviceError);
+  EXPECT_FALSE(device::run_case(t, device::LogitsPath::fast).unsupported.empty());
 }

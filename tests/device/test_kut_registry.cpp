@@ -6,10 +6,9 @@
 
 #include "mqa/device_ops.hpp"
 #include "mqa/kut_registry.hpp"
-#include "sweep_cases.hpp"
+#include "mqa/case.hpp"
 
 using namespace mqa;
-using namespace mqa::sweep;
 
 namespace {
 
@@ -20,41 +19,42 @@ mqa_cache_desc desc(const PagedCacheLayout& l, Fp8Encoding e) {
                         l.page_stride,        l.num_pages,      int32_t(e),       0};
 }
 
-Case paged_case(uint64_t seed) {
-  Case c;
-  c.seed = seed, c.layout = PageLayoutKind::preshuffle16, c.page_size = 32, c.head_dim = 64, c.quant_block = 64;
-  c.heads = 16, c.batch = 3, c.next_n = 2, c.max_len = 150, c.lens_2d = true, c.clean = true, c.adversarial = true;
-  return c;
+// A paged case as the old sweep drew it: preshuffle16, 2-D lens, clean logits, adversarial values.
+CaseTensors paged_case(uint64_t seed) {
+  return materialize(parse_case("op=paged_logits layout=preshuffle16 B=32 D=64 Qb=64 H=16 next_n=2 "
+                                "lens=2d:[150,150|7,90|0,33] clean=1 out_pad=3 dist=adversarial seed=" + std::to_string(seed)),
+                     false);
 }
 
-mqa_paged_logits_args paged_args(const PagedInputs& in, const Case& c, float* out) {
+// The ABI arguments of a paged case on its compact cache (the reference's own pool).
+mqa_paged_logits_args paged_args(const CaseTensors& t, float* out) {
+  const PagedLogitsProblem p = t.paged_problem();
   mqa_paged_logits_args a{};
-  a.cache = desc(in.cache.layout, c.encoding);
-  a.cache_bytes = in.cache.bytes.data();
-  a.q = in.q.data();
-  a.batch = c.batch, a.next_n = c.next_n, a.heads = c.heads, a.head_dim = c.head_dim;
-  a.weights = in.weights.data();
-  a.context_lens = in.lens.data();
-  a.lens_2d = c.lens_2d;
-  a.max_blocks = in.max_blocks;
-  a.block_table = in.table.data();
-  a.table_row_stride = in.table_row_stride;
-  a.max_context_len = in.max_context_len;
-  a.clean_logits = c.clean;
+  a.cache = desc(p.cache, p.encoding);
+  a.cache_bytes = p.cache_bytes;
+  a.q = p.q;
+  a.batch = p.batch, a.next_n = p.next_n, a.heads = p.heads, a.head_dim = p.cache.page.head_dim;
+  a.weights = p.weights;
+  a.context_lens = p.context_lens;
+  a.lens_2d = p.lens_2d;
+  a.max_blocks = p.table.max_blocks;
+  a.block_table = p.table.data;
+  a.table_row_stride = p.table.row_stride;
+  a.max_context_len = p.max_context_len;
+  a.clean_logits = p.clean_logits;
   a.logits = out;
-  a.logits_row_stride = in.out_row_stride;
+  a.logits_row_stride = t.logits_row_stride;
   a.profile = MQA_PROFILE_EXACT;
   return a;
 }
 
 // The ABI route and the direct reference call write the same bits.
 void expect_paged_through(const KernelUnderTest& k) {
-  const Case c = paged_case(31);
-  const PagedInputs in = make_paged(c);
-  const size_t n = size_t(c.batch * c.next_n * in.out_row_stride);
+  const CaseTensors t = paged_case(31);
+  const size_t n = size_t(t.rows * t.logits_row_stride);
   std::vector<float> direct(n, kSentinel), via(n, kSentinel);
-  paged_mqa_logits(in.problem(c), direct.data(), in.out_row_stride);
-  const KutResult r = k.paged_logits(paged_args(in, c, via.data()));
+  paged_mqa_logits(t.paged_problem(), direct.data(), t.logits_row_stride);
+  const KutResult r = k.paged_logits(paged_args(t, via.data()));
   ASSERT_TRUE(r.ok()) << to_string(r.status) << ": " << r.message;
   EXPECT_EQ(0, std::memcmp(direct.data(), via.data(), n * 4));
 }
@@ -66,39 +66,38 @@ TEST(KutRegistry, BuiltinReferencePagedLogitsEqualTheDirectCall) {
 }
 
 TEST(KutRegistry, BuiltinReferenceRaggedLogitsEqualTheDirectCall) {
-  Case c = paged_case(32);
-  c.op = Op::ragged, c.max_len = 300;
-  const RaggedInputs in = make_ragged(c);
-  const size_t n = size_t(in.M * in.out_row_stride);
+  const CaseTensors t = materialize(
+      parse_case("op=ragged_logits B=32 D=64 Qb=64 H=16 lens=1d:[300] M=40 ranges=random clean=1 out_pad=5 "
+                 "dist=adversarial seed=32"), false);
+  const RaggedLogitsProblem p = t.ragged_problem();
+  const size_t n = size_t(t.rows * t.logits_row_stride);
   std::vector<float> direct(n, kSentinel), via(n, kSentinel);
-  ragged_mqa_logits(in.problem(c), direct.data(), in.out_row_stride);
-  mqa_ragged_logits_args a{in.q.data(), in.M, c.heads, c.head_dim, int32_t(c.encoding), in.k.data(),
-                           in.kscale.data(), in.N, c.clean, in.weights.data(), in.ks.data(), in.ke.data(),
-                           via.data(), in.out_row_stride, MQA_PROFILE_EXACT, 0};
+  ragged_mqa_logits(p, direct.data(), t.logits_row_stride);
+  mqa_ragged_logits_args a{p.q, p.M, p.heads, p.head_dim, int32_t(p.encoding), p.k, p.kscale, p.N, p.clean_logits,
+                           p.weights, p.ks, p.ke, via.data(), t.logits_row_stride, MQA_PROFILE_EXACT, 0};
   const KutResult r = KernelUnderTest::load("builtin-ref").ragged_logits(a);
   ASSERT_TRUE(r.ok()) << r.message;
   EXPECT_EQ(0, std::memcmp(direct.data(), via.data(), n * 4));
 }
 
 TEST(KutRegistry, BuiltinReferenceQuantAndGatherEqualTheDirectCalls) {
-  Case c = paged_case(33);
-  c.op = Op::quant, c.quant_block = 32, c.max_len = 200, c.ue8m0 = true;
-  QuantInputs in = make_quant(c);
-  std::vector<uint8_t> via = in.cache.bytes;
-  const mqa_quant_cache_args qa{desc(in.cache.layout, c.encoding), via.data(), in.k.data(), in.slots.data(),
-                                int64_t(in.slots.size()), MQA_QUANT_EXACT, 1};
+  // the write: the ABI route on the sentinel pool against materialize()'s reference write
+  const CaseTensors q = materialize(parse_case("op=quant_cache layout=preshuffle16 B=32 D=64 Qb=32 lens=1d:[120,80] "
+                                               "pad_slots=4 ue8m0=1 dist=adversarial seed=33"), false);
+  std::vector<uint8_t> via(q.cache.bytes.size(), kCacheSentinel);
+  const mqa_quant_cache_args qa{desc(q.cache.layout, q.desc.encoding), via.data(), q.k.data(), q.slots_compact.data(),
+                                q.num_tokens(), MQA_QUANT_EXACT, 1};
   const KernelUnderTest k = KernelUnderTest::load("builtin-ref");
   const KutResult r = k.quant_cache(qa);
   ASSERT_TRUE(r.ok()) << r.message;
-  quantize_and_cache(in.k, in.slots, in.params, in.cache);
-  EXPECT_EQ(in.cache.bytes, via);
+  EXPECT_EQ(q.cache.bytes, via);
 
-  const PagedInputs p = make_paged(paged_case(34));
-  const std::vector<int32_t> lens = p.gather_lens(paged_case(34));
-  const Gathered want = gather_k_cache(p.cache, BlockTableView{p.table.data(), 3, p.max_blocks, p.table_row_stride}, lens);
+  const CaseTensors t = paged_case(34);
+  const std::vector<int32_t>& lens = t.written;  // each sequence's tokens
+  const Gathered want = gather_k_cache(t.cache, t.paged_problem().table, lens);
   std::vector<uint8_t> v(want.values.size()), s(want.scales.size());
-  const mqa_gather_args ga{desc(p.cache.layout, Fp8Encoding::e4m3fn), p.cache.bytes.data(), p.table.data(), 3,
-                           p.max_blocks, p.table_row_stride, lens.data(), v.data(), s.data()};
+  const mqa_gather_args ga{desc(t.cache.layout, Fp8Encoding::e4m3fn), t.cache.bytes.data(), t.block_table_compact.data(),
+                           t.batch, t.desc.max_blocks, t.table_row_stride, lens.data(), v.data(), s.data()};
   const KutResult g = k.gather(ga);
   ASSERT_TRUE(g.ok()) << g.message;
   EXPECT_EQ(want.values, v);
@@ -106,11 +105,10 @@ TEST(KutRegistry, BuiltinReferenceQuantAndGatherEqualTheDirectCalls) {
 }
 
 TEST(KutRegistry, BadInputComesBackInvalidNamingTheField) {
-  const Case c = paged_case(35);
-  PagedInputs in = make_paged(c);
-  in.table[0] = -1;
-  std::vector<float> out(size_t(c.batch * c.next_n * in.out_row_stride));
-  const KutResult r = KernelUnderTest::load("builtin-ref").paged_logits(paged_args(in, c, out.data()));
+  CaseTensors t = paged_case(35);
+  t.block_table_compact[0] = -1;
+  std::vector<float> out(size_t(t.rows * t.logits_row_stride));
+  const KutResult r = KernelUnderTest::load("builtin-ref").paged_logits(paged_args(t, out.data()));
   EXPECT_EQ(MQA_INVALID, r.status);
   EXPECT_NE(std::string::npos, r.message.find("block_table[0][0]")) << r.message;
   mqa_case_shape s{};
@@ -131,10 +129,9 @@ TEST(KutRegistry, UnsupportedCasesAreRefusedWithAReason) {
   if (!st.available) {
     EXPECT_NE(std::string::npos, r.message.find("no GPU")) << r.message;
     // The ops themselves refuse too, before touching anything.
-    const Case c = paged_case(36);
-    const PagedInputs in = make_paged(c);
-    std::vector<float> out(size_t(c.batch * c.next_n * in.out_row_stride), kSentinel);
-    const KutResult pr = hip.paged_logits(paged_args(in, c, out.data()));
+    const CaseTensors t = paged_case(36);
+    std::vector<float> out(size_t(t.rows * t.logits_row_stride), kSentinel);
+    const KutResult pr = hip.paged_logits(paged_args(t, out.data()));
     EXPECT_EQ(MQA_UNSUPPORTED, pr.status);
     EXPECT_NE(std::string::npos, pr.message.find("no GPU")) << pr.message;
     for (float x : out) ASSERT_EQ(kSentinel, x);

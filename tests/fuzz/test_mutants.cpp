@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <sstream>
 
+#include "mqa/case_tiers.hpp"
 #include "mqa/fuzz.hpp"
 
 using namespace mqa;
@@ -110,6 +112,68 @@ TEST_P(Mutant, IsCaughtByTheCampaign) {
 
 INSTANTIATE_TEST_SUITE_P(Fuzz, Mutant, ::testing::Values(MQA_MUTANT_NAMES),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
+
+// ---- mutants only the deployed tier reaches ---------------------------------------------
+// The deployed tier at a CPU token budget (`--tier deployed --max-tokens 8192 --max-heads 16`):
+// batch up to 256 stays, so paged rows past 64 are common. Logits past 2^31 bytes (20% of the
+// tier's paged cases, 6.5-7.6 GB and ~40 s each on a CPU) only with MQA_BIG_TESTS=1; without it
+// the draw leaves them out (--wide-logits 0).
+bool big_tests() {
+  const char* e = std::getenv("MQA_BIG_TESTS");
+  return e != nullptr && std::string(e) == "1";
+}
+
+fuzz::CampaignOptions deployed_campaign(const std::string& kernel, uint64_t seed, bool wide) {
+  fuzz::CampaignOptions o = campaign(kernel, seed, false);
+  o.gen = tier_options(Tier::deployed);
+  o.gen.max_tokens = 8192;
+  o.gen.max_heads = 16;
+  o.gen.wide_logits_percent = wide ? o.gen.wide_logits_percent : 0;
+  if (wide) {  // each wide case allocates GBs: paged only, one run, no shrinking (its candidates are as big)
+    o.gen.ops = {CaseOp::paged_logits};
+    o.run.repeat = 1;
+    o.case_timeout_s = 600;
+  }
+  o.cases = wide ? 40 : 100;
+  return o;
+}
+
+class DeployedMutant : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DeployedMutant, IsCaughtByTheDeployedTier) {
+  const std::string name = GetParam();
+  const bool wide = name == "store_offset_32bit";
+  if (wide && !big_tests()) GTEST_SKIP() << "needs logits past 2^31 bytes (~8.5 GB, ~40 s a case): MQA_BIG_TESTS=1";
+  const std::string lib = std::string(MQA_MUTANT_DIR) + "/libmqa_mutant_" + name + ".so";
+  Row row;
+  for (uint64_t seed : kMoreSeeds) {
+    std::ostringstream out;
+    const fuzz::CampaignResult r = fuzz::run_campaign(deployed_campaign(lib, seed, wide), out);
+    ASSERT_EQ(r.failed, 1) << name << " survived seed " << seed << "\n" << out.str();
+    const fuzz::Failure& f = r.failures.front();
+    row.more.push_back(f.cases_before + 1);
+    row.verdict = fuzz::to_string(f.outcome.verdict);
+    row.shrunk = to_string(f.original).substr(0, 160);
+    // right both ways: the control mutant (no bug) passes the very case that caught it
+    fuzz::CampaignOptions c = deployed_campaign(std::string(MQA_MUTANT_DIR) + "/libmqa_mutant_control.so", seed, wide);
+    c.replay = to_string(f.original);
+    std::ostringstream cout_;
+    EXPECT_EQ(fuzz::run_campaign(c, cout_).failed, 0) << "control failed the case that caught " << name << "\n" << cout_.str();
+  }
+  row.caught = true;
+  row.to_detection = row.more.front();
+  table()["deployed: " + name] = row;
+}
+
+INSTANTIATE_TEST_SUITE_P(Fuzz, DeployedMutant, ::testing::Values(MQA_DEPLOYED_MUTANT_NAMES),
+                         [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
+
+// The small tier (the campaign above) does not reach them: said here, so that a change of its
+// reach shows (and the detection table in fuzz/README.md stays true).
+TEST(DeployedMutant, TheSmallTierDoesNotReachRowsPast64) {
+  const Row r = run("small: row_stride_past_64", std::string(MQA_MUTANT_DIR) + "/libmqa_mutant_row_stride_past_64.so", false);
+  EXPECT_FALSE(r.caught) << "the small tier now reaches paged rows past 64: move row_stride_past_64 into MQA_MUTANTS";
+}
 
 TEST(Reference, BuiltinPassesTheSameCampaign) { EXPECT_FALSE(run("builtin-ref", "builtin-ref", false).caught); }
 

@@ -22,6 +22,8 @@ def cli_cases(binary, seed, n, *options):
      ["--ops", "ragged_logits,paged_logits", "--profile", "deepgemm_sm90", "--encodings", "e4m3fnuz", "--layouts",
       "standard", "--batch", "3", "--max-len", "300", "--head-dims", "64,128"]),
     (5, dict(lens_2d=True, high_page_ids=False, max_tokens=500), ["--lens-2d", "on", "--no-high-ids", "--max-tokens", "500"]),
+    (2, dict(tier="deployed"), ["--tier", "deployed"]),
+    (3, dict(tier="deployed", max_batch=5, ops="gather"), ["--tier", "deployed", "--batch", "5", "--ops", "gather"]),
 ])
 def test_cases_equal_the_cli_listing(harness_bin, seed, kwargs, options):
     want = cli_cases(harness_bin, seed, 60, *options)
@@ -71,6 +73,7 @@ def test_bad_descriptor_is_a_value_error_naming_the_field(line, field):
     (dict(lens_2d="maybe"), "invalid lens_2d = 'maybe'"),
     (dict(heads=[3]), "heads"),
     (dict(colour="red"), "unknown constraint colour"),
+    (dict(tier="huge"), "invalid --tier = 'huge'"),
     (dict(ops="quant_cache", profiles="deepgemm_sm90"), "ops"),
 ])
 def test_bad_constraints_are_value_errors_naming_the_option(kwargs, message):

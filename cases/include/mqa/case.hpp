@@ -170,6 +170,9 @@ struct CaseTensors {
   PoolBuffer make_pool(bool written) const;
   // Page c of `cache` inside a kernel-visible pool buffer.
   const uint8_t* pool_page(const PoolBuffer& buf, size_t c) const;
+  // The case's pages cut out of a kernel-visible pool, in the order of `cache` (what a kernel
+  // left there, to compare with cache.bytes; a dense pool is copied whole).
+  std::vector<uint8_t> compact_pages(const PoolBuffer& buf) const;
   // Every view a reference call needs.
   PagedLogitsProblem paged_problem() const;   // on the compact cache
   RaggedLogitsProblem ragged_problem() const;
@@ -194,6 +197,10 @@ struct CaseTensors {
 // (logits ops: the fast reference). Throws InvalidInput for a descriptor that is not a valid
 // case (naming the field), including a sparse pool whose used pages exceed kDensePoolLimit.
 CaseTensors materialize(const CaseDescriptor& d, bool expected = true);
+
+// The checks materialize() makes before it allocates anything (the same InvalidInput), e.g.
+// whether a drawn case fits MQA_CASE_BYTES_LIMIT, without building it.
+void check_case(const CaseDescriptor& d);
 
 // Recomputes the expected logits (and top-k) of t with the fast reference, or the naive oracle.
 void compute_expected_logits(CaseTensors& t, bool naive = false);

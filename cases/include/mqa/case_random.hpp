@@ -16,6 +16,11 @@
 
 namespace mqa {
 
+// The scale of a campaign (`--tier`, mqa/case_tiers.hpp): `small` is sized for a CPU kernel (the
+// defaults below); `deployed` draws production sizes for GPU kernels (batch up to 256, L up to
+// 160K, logits past 2^31 bytes, pools past 2^32 bytes for every op that takes a pool).
+enum class Tier : uint8_t { small = 0, deployed = 1 };
+
 // 1-D or 2-D context lengths of paged_logits cases (`--lens-2d off|on|any`); other ops are 1-D.
 enum class LensShape : uint8_t { any = 0, one_d = 1, two_d = 2 };
 
@@ -41,11 +46,18 @@ struct GenOptions {
   int32_t max_len = -1;       // --max-len: longest sequence (paged: a row's context); -1: only max_tokens
   int32_t max_heads = 64;     // bounds the default heads (not an explicit `heads` list)
   int32_t max_rows = 64;      // ragged M
+  int32_t max_ragged_tokens = 512;  // --max-ragged-tokens: ragged k rows N (the cost is M * N * H * D)
   bool high_page_ids = true;  // sometimes pools past 65,536 pages / 2^32 bytes
   // The value keys (fp32 / fp16 K sources, amax at FMAX*2^e, NaN codes, odd weights and
   // scales); false (`--no-special-values`) draws every case as before they existed.
   bool special_values = true;
   int32_t size = 100;         // 0..100: scales lengths and counts (RapidCheck's size)
+  // Production scale (set by tier_options(Tier::deployed); each 0 / false draws nothing extra,
+  // so the small tier's cases are exactly those of the options above).
+  Tier tier = Tier::small;      // which tier's defaults the sizes above started from
+  int32_t size_spread = 0;      // token budget max_tokens >> u, u uniform in [0, size_spread]
+  int32_t wide_logits_percent = 0;  // paged: % of cases with 513..600 rows of 2^20 columns (> 2^31 bytes)
+  bool sparse_pools_all_ops = false;  // pools past 2^32 bytes for quant_cache and gather too
 };
 
 // Throws InvalidInput naming the option (e.g. "--page-sizes", "--ops") for a bad value, an

@@ -49,11 +49,14 @@ enum Bug : int {
   relu_fmaxf = 17,               // exact profile relu as fmaxf(a, 0): a NaN dot becomes 0
   nan_code_as_number = 18,       // fp8 decoder without NaN: e4m3fn 0x7F/0xFF = +-480, e4m3fnuz 0x80 = 0
   zero_relu_skips_weight = 19,   // relu(a) == 0 adds a signed zero without w: 0 * inf = NaN lost
+  // Caught by the deployed tier (tests/fuzz/test_mutants.cpp, DeployedMutant):
+  row_stride_past_64 = 20,       // paged: rows >= 64 stored with a [64, rows, cols] buffer's head stride (aiter#1815)
+  store_offset_32bit = 21,       // logits stores whose byte offset reaches 2^31 are dropped (aiter#4244)
   // Kernels that test the harness itself (not in the detection table):
-  crash_on_long_rows = 20,       // paged: segfaults when a row reads >= 100 tokens
-  hang_on_ragged = 21,           // ragged: never returns
-  fork_grandchild = 22,          // ragged: leaves a sleeping grandchild that holds every inherited fd
-  crash_on_load = 23,            // its constructor segfaults at dlopen
+  crash_on_long_rows = 22,       // paged: segfaults when a row reads >= 100 tokens
+  hang_on_ragged = 23,           // ragged: never returns
+  fork_grandchild = 24,          // ragged: leaves a sleeping grandchild that holds every inherited fd
+  crash_on_load = 25,            // its constructor segfaults at dlopen
 };
 constexpr Bug kBug = Bug(MQA_MUTANT);
 
@@ -63,7 +66,8 @@ const char* const kNames[] = {"control",           "tile_grid_transposed",      
                               "kscale_before_headsum_fma", "headsum_sequential", "offset_32bit",
                               "read_past_length",  "ignore_next_n_offset",      "write_outside_defined",
                               "nondeterministic_order", "ue8m0_rounding_swapped", "relu_fmaxf",
-                              "nan_code_as_number", "zero_relu_skips_weight", "crash_on_long_rows", "hang_on_ragged",
+                              "nan_code_as_number", "zero_relu_skips_weight", "row_stride_past_64",
+                              "store_offset_32bit", "crash_on_long_rows", "hang_on_ragged",
                               "fork_grandchild",   "crash_on_load"};
 
 int g_calls = 0;  // logits calls so far (nondeterministic_order)
@@ -265,18 +269,36 @@ mqa_status gather(void*, const mqa_gather_args* a, char*, size_t) {
   return MQA_OK;
 }
 
-// Writes row `out` for columns [0, L) from score(s), then clean / the planted write bugs.
+// Where output row r of `rows` goes. row_stride_past_64: aiter#1815 passed the head stride of
+// its [64 heads, rows, cols] stage-1 buffer as the row stride, so row r >= 64 lands at
+// r * 64 * row_stride: past the end of the output (the store is lost: nullptr) unless the
+// output has that many rows, where it overwrites another row.
+float* row_out(float* logits, int64_t r, int64_t rows, int64_t row_stride) {
+  if (kBug != row_stride_past_64 || r < 64) return logits + r * row_stride;
+  return r * 64 < rows ? logits + r * 64 * row_stride : nullptr;
+}
+
+// Writes output row r (at `out`; nullptr: its stores are lost) for columns [0, L) from
+// score(s), then clean / the planted write bugs. store_offset_32bit: a store whose byte offset
+// from the output's base reaches 2^31 is dropped (aiter#4244: AMD buffer_store takes a 32-bit
+// voffset; rows 512.. of a 2^20-column buffer).
 template <class Score>
-void write_row(float* out, int64_t begin, int64_t L, int64_t cols, int64_t row_stride, bool clean, Score score) {
+void write_row(float* out, int64_t r, int64_t begin, int64_t L, int64_t cols, int64_t row_stride, bool clean,
+               Score score) {
+  const auto store = [&](int64_t s, float v) {
+    if (out == nullptr) return;
+    if (kBug == store_offset_32bit && (r * row_stride + s) * 4 >= (int64_t(1) << 31)) return;
+    out[s] = v;
+  };
   const float ninf = -INFINITY;
   const int64_t end = kBug == read_past_length ? std::min<int64_t>(L + 1, row_stride) : L;
-  for (int64_t s = begin; s < end; ++s) out[s] = score(s);
+  for (int64_t s = begin; s < end; ++s) store(s, score(s));
   if (clean) {
-    for (int64_t s = 0; s < begin; ++s) out[s] = ninf;
-    for (int64_t s = end; s < cols; ++s) out[s] = ninf;
+    for (int64_t s = 0; s < begin; ++s) store(s, ninf);
+    for (int64_t s = end; s < cols; ++s) store(s, ninf);
   }
   if (kBug == write_outside_defined)
-    for (int64_t s = end; s < row_stride; ++s) out[s] = clean ? ninf : 0.0f;
+    for (int64_t s = end; s < row_stride; ++s) store(s, clean ? ninf : 0.0f);
 }
 
 mqa_status paged_logits(void*, const mqa_paged_logits_args* a, char*, size_t) {
@@ -300,8 +322,8 @@ mqa_status paged_logits(void*, const mqa_paged_logits_args* a, char*, size_t) {
         *null = 1;
       }
       const uint8_t* qr = a->q + r * H * D;
-      write_row(a->logits + r * a->logits_row_stride, 0, L, a->max_context_len, a->logits_row_stride,
-                a->clean_logits != 0, [&](int64_t s) {
+      write_row(row_out(a->logits, r, int64_t(a->batch) * nn, a->logits_row_stride), r, 0, L, a->max_context_len,
+                a->logits_row_stride, a->clean_logits != 0, [&](int64_t s) {
                   const TokenAt at = token_at(pool, a->block_table, a->table_row_stride, a->max_blocks, b, s);
                   std::vector<uint8_t> k(size_t(D), 0);
                   float ks = 0.0f;
@@ -331,7 +353,8 @@ mqa_status ragged_logits(void*, const mqa_ragged_logits_args* a, char*, size_t) 
   std::vector<float> dots(static_cast<size_t>(H));
   for (int32_t i = 0; i < a->M; ++i) {
     const int64_t ks = std::max(0, a->ks[i]), ke = std::min(N, a->ke[i]);
-    write_row(a->logits + int64_t(i) * a->logits_row_stride, ks, std::max(ks, ke), N, a->logits_row_stride,
+    // (row_stride_past_64 is a paged-kernel bug, aiter#1815: ragged rows go where they belong)
+    write_row(a->logits + int64_t(i) * a->logits_row_stride, i, ks, std::max(ks, ke), N, a->logits_row_stride,
               a->clean_logits != 0, [&](int64_t s) {
                 const int64_t sc = kBug == scale_wrong_slot ? (s + 1) % N : s;
                 if (s >= N) return 0.0f;
