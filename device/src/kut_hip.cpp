@@ -38,20 +38,9 @@ mqa_status refuse_if(const mqa_case_shape& s, char* msg, size_t len) {
   return why.empty() ? MQA_OK : kut::unsupported(msg, len, why);
 }
 
-mqa_case_shape shape_of(int32_t op, const mqa_cache_desc& c) {
-  mqa_case_shape s{};
-  s.op = op;
-  s.layout = c.layout;
-  s.page_size = c.page_size;
-  s.head_dim = c.head_dim;
-  s.quant_block = c.quant_block;
-  s.encoding = c.encoding;
-  return s;
-}
-
 mqa_status hip_quant_cache(void*, const mqa_quant_cache_args* a, char* msg, size_t len) {
   return kut::guarded(msg, len, [&] {
-    mqa_case_shape s = shape_of(MQA_OP_QUANT_CACHE, a->cache);
+    mqa_case_shape s = kut::cache_shape(MQA_OP_QUANT_CACHE, a->cache);
     s.quant_variant = a->quant_variant;
     s.ue8m0 = a->ue8m0;
     if (const mqa_status st = refuse_if(s, msg, len); st != MQA_OK) return st;
@@ -66,7 +55,7 @@ mqa_status hip_quant_cache(void*, const mqa_quant_cache_args* a, char* msg, size
 
 mqa_status hip_gather(void*, const mqa_gather_args* a, char* msg, size_t len) {
   return kut::guarded(msg, len, [&] {
-    if (const mqa_status st = refuse_if(shape_of(MQA_OP_GATHER, a->cache), msg, len); st != MQA_OK) return st;
+    if (const mqa_status st = refuse_if(kut::cache_shape(MQA_OP_GATHER, a->cache), msg, len); st != MQA_OK) return st;
     const BlockTableView t{a->block_table, a->batch, a->max_blocks, a->table_row_stride};
     if (a->batch < 0) reject("batch", a->batch, "must be >= 0");
     device::gather_k_cache(kut::cache_layout(a->cache), a->cache_bytes, t,
@@ -77,11 +66,7 @@ mqa_status hip_gather(void*, const mqa_gather_args* a, char* msg, size_t len) {
 
 mqa_status hip_paged(void*, const mqa_paged_logits_args* a, char* msg, size_t len) {
   return kut::guarded(msg, len, [&] {
-    mqa_case_shape s = shape_of(MQA_OP_PAGED_LOGITS, a->cache);
-    s.heads = a->heads;
-    s.next_n = a->next_n;
-    s.profile = a->profile;
-    if (const mqa_status st = refuse_if(s, msg, len); st != MQA_OK) return st;
+    if (const mqa_status st = refuse_if(kut::paged_shape(*a), msg, len); st != MQA_OK) return st;
     device::paged_mqa_logits(kut::paged_problem(*a), a->logits, a->logits_row_stride);
     return MQA_OK;
   });
@@ -89,13 +74,7 @@ mqa_status hip_paged(void*, const mqa_paged_logits_args* a, char* msg, size_t le
 
 mqa_status hip_ragged(void*, const mqa_ragged_logits_args* a, char* msg, size_t len) {
   return kut::guarded(msg, len, [&] {
-    mqa_case_shape s{};
-    s.op = MQA_OP_RAGGED_LOGITS;
-    s.head_dim = a->head_dim;
-    s.encoding = a->encoding;
-    s.heads = a->heads;
-    s.profile = a->profile;
-    if (const mqa_status st = refuse_if(s, msg, len); st != MQA_OK) return st;
+    if (const mqa_status st = refuse_if(kut::ragged_shape(*a), msg, len); st != MQA_OK) return st;
     device::ragged_mqa_logits(kut::ragged_problem(*a), a->logits, a->logits_row_stride);
     return MQA_OK;
   });

@@ -57,12 +57,7 @@ mqa_status hip_v2_paged(void*, void* stream, const mqa_paged_logits_args* a, cha
       require_pointer(a->weights, "weights");
       require_pointer(a->logits, "logits");
     }
-    mqa_case_shape s{};
-    s.op = MQA_OP_PAGED_LOGITS, s.layout = a->cache.layout, s.page_size = a->cache.page_size;
-    s.head_dim = a->cache.head_dim, s.quant_block = a->cache.quant_block, s.encoding = a->cache.encoding;
-    s.heads = a->heads, s.next_n = a->next_n, s.profile = a->profile, s.lens_2d = a->lens_2d;
-    s.clean_logits = a->clean_logits;
-    if (const std::string why = refusal(s); !why.empty()) return kut::unsupported(msg, len, why);
+    if (const std::string why = refusal(kut::paged_shape(*a)); !why.empty()) return kut::unsupported(msg, len, why);
     // The host copies the launch needs: lengths and (when rows read tokens) the block table.
     const std::vector<int32_t> lens = from_device(a->context_lens, int64_t(a->batch) * (a->lens_2d ? a->next_n : 1));
     const int64_t table_len = a->batch == 0 || a->block_table == nullptr
@@ -93,10 +88,7 @@ mqa_status hip_v2_ragged(void*, void* stream, const mqa_ragged_logits_args* a, c
       require_pointer(a->weights, "weights");
       require_pointer(a->logits, "logits");
     }
-    mqa_case_shape s{};
-    s.op = MQA_OP_RAGGED_LOGITS, s.head_dim = a->head_dim, s.encoding = a->encoding, s.heads = a->heads;
-    s.profile = a->profile, s.clean_logits = a->clean_logits, s.page_size = 64;
-    if (const std::string why = refusal(s); !why.empty()) return kut::unsupported(msg, len, why);
+    if (const std::string why = refusal(kut::ragged_shape(*a)); !why.empty()) return kut::unsupported(msg, len, why);
     const std::vector<int32_t> ks = from_device(a->ks, a->M), ke = from_device(a->ke, a->M);
     RaggedLogitsProblem host = p;
     host.ks = ks.data();

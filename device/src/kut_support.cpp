@@ -100,6 +100,39 @@ RaggedLogitsProblem ragged_problem(const mqa_ragged_logits_args& a) {
   return p;
 }
 
+mqa_case_shape cache_shape(int32_t op, const mqa_cache_desc& c) {
+  mqa_case_shape s{};
+  s.op = op;
+  s.layout = c.layout;
+  s.page_size = c.page_size;
+  s.head_dim = c.head_dim;
+  s.quant_block = c.quant_block;
+  s.encoding = c.encoding;
+  return s;
+}
+
+mqa_case_shape paged_shape(const mqa_paged_logits_args& a) {
+  mqa_case_shape s = cache_shape(MQA_OP_PAGED_LOGITS, a.cache);
+  s.heads = a.heads;
+  s.next_n = a.next_n;
+  s.profile = a.profile;
+  s.lens_2d = a.lens_2d;
+  s.clean_logits = a.clean_logits;
+  return s;
+}
+
+mqa_case_shape ragged_shape(const mqa_ragged_logits_args& a) {
+  mqa_case_shape s{};
+  s.op = MQA_OP_RAGGED_LOGITS;
+  s.page_size = 64;
+  s.head_dim = a.head_dim;
+  s.encoding = a.encoding;
+  s.heads = a.heads;
+  s.profile = a.profile;
+  s.clean_logits = a.clean_logits;
+  return s;
+}
+
 std::string shape_enum_error(const mqa_case_shape& s) {
   try {
     if (s.op < MQA_OP_QUANT_CACHE || s.op > MQA_OP_RAGGED_LOGITS) reject("op", s.op, "expected 0 .. 3");

@@ -29,6 +29,14 @@ PagedCacheLayout cache_layout(const mqa_cache_desc& c);
 PagedLogitsProblem paged_problem(const mqa_paged_logits_args& a);
 RaggedLogitsProblem ragged_problem(const mqa_ragged_logits_args& a);
 
+// The shape a call asks for, as supports() sees it, from the call's own arguments: the cache
+// fields (layout, B, D, Qb, encoding) for an op on a cache; for the logits ops also heads, next_n,
+// profile, lens_2d and clean_logits. A ragged call has no cache: its page_size is 64, a valid
+// placeholder, so that shape_enum_error() accepts it.
+mqa_case_shape cache_shape(int32_t op, const mqa_cache_desc& c);
+mqa_case_shape paged_shape(const mqa_paged_logits_args& a);
+mqa_case_shape ragged_shape(const mqa_ragged_logits_args& a);
+
 // Validates the enums of a case shape (MQA_INVALID on unknown values); "" when they are known.
 std::string shape_enum_error(const mqa_case_shape& s);
 
