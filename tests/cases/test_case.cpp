@@ -8,6 +8,7 @@
 
 #include "mqa/case.hpp"
 #include "mqa/validate.hpp"
+#include "../rejected_field.hpp"
 
 using namespace mqa;
 
@@ -29,12 +30,7 @@ const char* const kLines[] = {
 };
 
 std::string field_of(const std::string& line) {
-  try {
-    parse_case(line);
-  } catch (const InvalidInput& e) {
-    return e.field();
-  }
-  return "(accepted)";
+  return test::rejected_field([&] { parse_case(line); });
 }
 
 }  // namespace

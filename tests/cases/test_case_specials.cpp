@@ -9,27 +9,18 @@
 #include "mqa/case.hpp"
 #include "mqa/case_random.hpp"
 #include "mqa/validate.hpp"
+#include "../rejected_field.hpp"
 
 using namespace mqa;
 
 namespace {
 
 std::string materialize_field(const std::string& line) {
-  try {
-    materialize(parse_case(line));
-  } catch (const InvalidInput& e) {
-    return e.field();
-  }
-  return "(accepted)";
+  return test::rejected_field([&] { materialize(parse_case(line)); });
 }
 
 std::string parse_field(const std::string& line) {
-  try {
-    parse_case(line);
-  } catch (const InvalidInput& e) {
-    return e.field();
-  }
-  return "(accepted)";
+  return test::rejected_field([&] { parse_case(line); });
 }
 
 // One ulp of a positive normal value in a format with `mbits` stored mantissa bits (written

@@ -14,6 +14,7 @@
 #include "mqa/fuzz.hpp"
 #include "mqa/philox.hpp"
 #include "mqa/validate.hpp"
+#include "../rejected_field.hpp"
 
 using namespace mqa;
 
@@ -22,12 +23,7 @@ namespace {
 std::string plugin(const std::string& name) { return std::string(MQA_MUTANT_DIR) + "/lib" + name + ".so"; }
 
 std::string rejected_field(const GenOptions& o) {
-  try {
-    check_gen_options(o);
-  } catch (const InvalidInput& e) {
-    return e.field();
-  }
-  return "(accepted)";
+  return test::rejected_field([&] { check_gen_options(o); });
 }
 
 bool valid(const CaseDescriptor& d) {
@@ -547,12 +543,7 @@ TEST(Merge, RejectsShardsOfDifferentCampaignsAndSaysWhichAreMissing) {
   EXPECT_EQ(partial.exit_code(), 1);
   EXPECT_STREQ(partial.result(), "inconclusive");
   auto field = [](const std::vector<fuzz::CampaignResult>& v) {
-    try {
-      (void)fuzz::merge_results(v, {"a.json", "b.json"});
-    } catch (const InvalidInput& e) {
-      return e.field();
-    }
-    return std::string("(accepted)");
+    return test::rejected_field([&] { (void)fuzz::merge_results(v, {"a.json", "b.json"}); });
   };
   EXPECT_EQ(field({a, a}), "shard");
   fuzz::CampaignResult other = c;
