@@ -6,7 +6,7 @@ from ._native import core
 
 # Constraint keywords -> what they are in the C++ GenOptions (mqa/case_random.hpp) and the CLI.
 _LISTS = ("ops", "profiles", "layouts", "page_sizes", "heads", "head_dims", "next_n", "encodings")
-_DEFAULTS = dict(lens_2d="any", tier="small", high_page_ids=True)
+_DEFAULTS = dict(lens_2d="any", tier="small", high_page_ids=True, special_values=True)
 # Sizes: None (not given) takes the tier's ("small": 17, -1, 2048, 64; "deployed": 256, 163840,
 # 2^22, 128; mqa/case_tiers.hpp), as `mqa-harness fuzz --tier` does.
 _SIZES = ("max_batch", "max_len", "max_tokens", "max_heads")
@@ -119,7 +119,9 @@ def cases(seed=1, n=100, start=0, **constraints):
     constraints (keywords like the `mqa-harness fuzz` options: ops, profiles, layouts, page_sizes,
     heads, head_dims, next_n, encodings (lists or comma strings; None/'all'/'any' = no constraint),
     lens_2d ('on'|'off'|'any' or a bool), tier ('small' | 'deployed': the scale, as --tier), max_batch,
-    max_len, max_tokens, max_heads (None: the tier's), high_page_ids).
+    max_len, max_tokens, max_heads (None: the tier's), high_page_ids, special_values (False: no NaN
+    codes, non-finite weights or scales, fp16/fp32 k sources or planted amax values, as
+    --no-special-values).
     Case i equals case i of `mqa-harness fuzz --seed S --list-cases` with the same options."""
     g = gen_options(**constraints)
     for i in range(start, start + n):

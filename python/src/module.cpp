@@ -61,7 +61,7 @@ GenOptions gen_options(const std::vector<std::string>& ops, const std::vector<st
                        const std::vector<int32_t>& next_n, const std::vector<std::string>& encodings,
                        const std::string& lens_2d, const std::string& tier, std::optional<int32_t> max_batch,
                        std::optional<int32_t> max_len, std::optional<int64_t> max_tokens, std::optional<int32_t> max_heads,
-                       bool high_page_ids) {
+                       bool high_page_ids, bool special_values) {
   GenOptions g = tier_options(tier_from_string(tier));  // the sizes not given are the tier's
   g.ops = enum_list<CaseOp>("ops", ops, case_op_from_string, "expected quant_cache, gather, paged_logits or ragged_logits");
   g.profiles = enum_list<Profile>("profiles", profiles, profile_from_string, "expected exact or deepgemm_sm90");
@@ -80,6 +80,7 @@ GenOptions gen_options(const std::vector<std::string>& ops, const std::vector<st
   g.max_tokens = max_tokens.value_or(g.max_tokens);
   g.max_heads = max_heads.value_or(g.max_heads);
   g.high_page_ids = high_page_ids;
+  g.special_values = special_values;
   check_gen_options(g);
   return g;
 }
@@ -179,7 +180,8 @@ PYBIND11_MODULE(_mqa_harness, m) {
       .def("describe", [](const GenOptions& g) { return describe_constraints(g); });
   m.def("gen_options", &gen_options, py::arg("ops"), py::arg("profiles"), py::arg("layouts"), py::arg("page_sizes"),
         py::arg("heads"), py::arg("head_dims"), py::arg("next_n"), py::arg("encodings"), py::arg("lens_2d"),
-        py::arg("tier"), py::arg("max_batch"), py::arg("max_len"), py::arg("max_tokens"), py::arg("max_heads"), py::arg("high_page_ids"));
+        py::arg("tier"), py::arg("max_batch"), py::arg("max_len"), py::arg("max_tokens"), py::arg("max_heads"), py::arg("high_page_ids"),
+        py::arg("special_values"));
   m.def("random_case", [](uint64_t seed, uint64_t index, const GenOptions& g) { return to_string(random_case(seed, index, g)); },
         "descriptor line of case `index` (mqa::random_case)");
   m.def("parse_case", [](const std::string& line) { return to_string(parse_case(line)); },

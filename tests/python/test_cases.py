@@ -24,12 +24,23 @@ def cli_cases(binary, seed, n, *options):
     (5, dict(lens_2d=True, high_page_ids=False, max_tokens=500), ["--lens-2d", "on", "--no-high-ids", "--max-tokens", "500"]),
     (2, dict(tier="deployed"), ["--tier", "deployed"]),
     (3, dict(tier="deployed", max_batch=5, ops="gather"), ["--tier", "deployed", "--batch", "5", "--ops", "gather"]),
+    (6, dict(special_values=False), ["--no-special-values"]),
 ])
 def test_cases_equal_the_cli_listing(harness_bin, seed, kwargs, options):
     want = cli_cases(harness_bin, seed, 60, *options)
     got = [c.descriptor for c in mh.cases(seed=seed, n=60, **kwargs)]
     assert len(want) == 60
     assert got == want
+
+
+SPECIAL_KEYS = ("ksrc=", "amax=", "nan_codes", "odd_weights", "odd_scales")
+
+
+def test_special_values_are_drawn_by_default_and_only_then():
+    with_specials = [c.descriptor for c in mh.cases(seed=6, n=200)]
+    without = [c.descriptor for c in mh.cases(seed=6, n=200, special_values=False)]
+    assert any(k in d for d in with_specials for k in SPECIAL_KEYS)
+    assert not any(k in d for d in without for k in SPECIAL_KEYS)
 
 
 def test_cases_are_deterministic_and_indexed():
