@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <csignal>
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -49,14 +50,16 @@ enum Bug : int {
   relu_fmaxf = 17,               // exact profile relu as fmaxf(a, 0): a NaN dot becomes 0
   nan_code_as_number = 18,       // fp8 decoder without NaN: e4m3fn 0x7F/0xFF = +-480, e4m3fnuz 0x80 = 0
   zero_relu_skips_weight = 19,   // relu(a) == 0 adds a signed zero without w: 0 * inf = NaN lost
+  subnormal_scale_flushed = 20,  // logits: a subnormal k scale read as +-0 (a kernel built with -ftz / fast math: DAZ)
+  scale_nan_to_num = 21,         // k scales passed through nan_to_num (NaN -> 0, +-inf -> +-FLT_MAX), e.g. by a Python wrapper
   // Caught by the deployed tier (tests/fuzz/test_mutants.cpp, DeployedMutant):
-  row_stride_past_64 = 20,       // paged: rows >= 64 stored with a [64, rows, cols] buffer's head stride (aiter#1815)
-  store_offset_32bit = 21,       // logits stores whose byte offset reaches 2^31 are dropped (aiter#4244)
+  row_stride_past_64 = 22,       // paged: rows >= 64 stored with a [64, rows, cols] buffer's head stride (aiter#1815)
+  store_offset_32bit = 23,       // logits stores whose byte offset reaches 2^31 are dropped (aiter#4244)
   // Kernels that test the harness itself (not in the detection table):
-  crash_on_long_rows = 22,       // paged: segfaults when a row reads >= 100 tokens
-  hang_on_ragged = 23,           // ragged: never returns
-  fork_grandchild = 24,          // ragged: leaves a sleeping grandchild that holds every inherited fd
-  crash_on_load = 25,            // its constructor segfaults at dlopen
+  crash_on_long_rows = 24,       // paged: segfaults when a row reads >= 100 tokens
+  hang_on_ragged = 25,           // ragged: never returns
+  fork_grandchild = 26,          // ragged: leaves a sleeping grandchild that holds every inherited fd
+  crash_on_load = 27,            // its constructor segfaults at dlopen
 };
 constexpr Bug kBug = Bug(MQA_MUTANT);
 
@@ -66,7 +69,8 @@ const char* const kNames[] = {"control",           "tile_grid_transposed",      
                               "kscale_before_headsum_fma", "headsum_sequential", "offset_32bit",
                               "read_past_length",  "ignore_next_n_offset",      "write_outside_defined",
                               "nondeterministic_order", "ue8m0_rounding_swapped", "relu_fmaxf",
-                              "nan_code_as_number", "zero_relu_skips_weight", "row_stride_past_64",
+                              "nan_code_as_number", "zero_relu_skips_weight", "subnormal_scale_flushed",
+                              "scale_nan_to_num",  "row_stride_past_64",
                               "store_offset_32bit", "crash_on_long_rows", "hang_on_ragged",
                               "fork_grandchild",   "crash_on_load"};
 
@@ -137,6 +141,18 @@ TokenAt token_at(const Pool& pool, const int32_t* table, int64_t row_stride, int
   if (blk >= max_blocks) return {-1, 0};
   const int64_t page = table[int64_t(b) * row_stride + blk];
   return {page >= 0 && page < pool.num_pages ? page : -1, int32_t(s % B)};
+}
+
+// A k scale as the kernel sees it. subnormal_scale_flushed: a subnormal scale that enters
+// arithmetic (the logits, not gather's copy) is a signed zero; scale_nan_to_num: NaN -> 0,
+// +-inf -> +-FLT_MAX.
+float scale_seen(float s, bool in_arithmetic) {
+  if (kBug == subnormal_scale_flushed && in_arithmetic && std::fpclassify(s) == FP_SUBNORMAL) return std::copysign(0.0f, s);
+  if (kBug == scale_nan_to_num) {
+    if (std::isnan(s)) return 0.0f;
+    if (std::isinf(s)) return std::copysign(FLT_MAX, s);
+  }
+  return s;
 }
 
 float decode(uint8_t c, Fp8Encoding e) {
@@ -260,10 +276,10 @@ mqa_status gather(void*, const mqa_gather_args* a, char*, size_t) {
       const TokenAt at = token_at(pool, a->block_table, a->table_row_stride, a->max_blocks, b, s);
       for (int32_t d = 0; d < D; ++d)
         a->values_out[row * D + d] = at.page < 0 ? 0 : read_byte(pool, byte_of(pool, at.page, value_in_page(pl, at.slot, d)));
-      for (int32_t q = 0; q < nq; ++q)
-        for (int i = 0; i < 4; ++i)
-          a->scales_out[(row * nq + q) * 4 + i] =
-              at.page < 0 ? 0 : read_byte(pool, byte_of(pool, at.page, scale_in_page(pl, at.slot, q)) + i);
+      for (int32_t q = 0; q < nq; ++q) {
+        const float s = at.page < 0 ? 0.0f : scale_seen(read_f32(pool, byte_of(pool, at.page, scale_in_page(pl, at.slot, q))), false);
+        std::memcpy(a->scales_out + (row * nq + q) * 4, &s, 4);
+      }
     }
   if (kBug == write_outside_defined) a->values_out[row * D] = 0;  // one byte past the last row
   return MQA_OK;
@@ -330,7 +346,7 @@ mqa_status paged_logits(void*, const mqa_paged_logits_args* a, char*, size_t) {
                   if (at.page >= 0) {
                     for (int32_t d = 0; d < D; ++d)
                       k[size_t(d)] = read_byte(pool, byte_of(pool, at.page, value_in_page(pool.page, at.slot, d)));
-                    ks = read_f32(pool, byte_of(pool, at.page, scale_in_page(pool.page, at.slot, 0)));
+                    ks = scale_seen(read_f32(pool, byte_of(pool, at.page, scale_in_page(pool.page, at.slot, 0))), true);
                   }
                   for (int32_t h = 0; h < H; ++h) dots[size_t(h)] = dot(qr + int64_t(h) * D, k.data(), D, enc);
                   return epilogue(dots, a->weights + r * H, ks, a->profile);
@@ -360,7 +376,7 @@ mqa_status ragged_logits(void*, const mqa_ragged_logits_args* a, char*, size_t) 
                 if (s >= N) return 0.0f;
                 for (int32_t h = 0; h < H; ++h)
                   dots[size_t(h)] = dot(a->q + (int64_t(i) * H + h) * D, a->k + s * D, D, enc);
-                return epilogue(dots, a->weights + int64_t(i) * H, a->kscale[sc], a->profile);
+                return epilogue(dots, a->weights + int64_t(i) * H, scale_seen(a->kscale[sc], true), a->profile);
               });
   }
   return MQA_OK;
