@@ -1,6 +1,7 @@
-#include "mqa/selfcheck.hpp"
+// `mqa-harness selfcheck`: the reference against independent statements of its contract on the
+// built-in edge suite (selfcheck.hpp says which), one mqa::Progress line per group and a summary table.
+#include "selfcheck.hpp"
 
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -12,6 +13,7 @@
 #include "mqa/kcache.hpp"
 #include "mqa/logits.hpp"
 #include "mqa/philox.hpp"
+#include "mqa/progress.hpp"
 #include "mqa/validate.hpp"
 
 namespace mqa {
@@ -24,29 +26,21 @@ struct Row {
   std::string first_failure;
 };
 
-using Clock = std::chrono::steady_clock;
-
 // Runs one group of cases; each case returns "" on success or a description of the failure.
+// With opt.progress (a terminal) the group's line (done/total, rate, ETA, failures) is rewritten in place.
 Row run_group(std::ostream& out, const std::string& name, const std::vector<std::function<std::string()>>& cases,
               bool progress) {
   Row row{name, 0, 0, 0.0, ""};
-  const auto t0 = Clock::now();
+  Progress p(out, {.label = "  " + name, .total = int64_t(cases.size()), .interval_s = 0.2, .rewrite = true,
+                   .enabled = progress});
   for (size_t i = 0; i < cases.size(); ++i) {
     const std::string err = cases[i]();
     ++row.cases;
-    if (!err.empty()) {
-      if (row.failures++ == 0) row.first_failure = err;
-    }
-    const double el = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (progress && ((i + 1) % 16 == 0 || i + 1 == cases.size())) {
-      const double rate = double(i + 1) / std::max(el, 1e-9);
-      out << "\r  " << std::left << std::setw(28) << name << std::right << std::setw(6) << (i + 1) << "/"
-          << cases.size() << " cases  " << std::fixed << std::setprecision(1) << rate << " cases/s  failures "
-          << row.failures << "  eta " << double(cases.size() - i - 1) / rate << " s   " << std::flush;
-    }
+    if (!err.empty() && row.failures++ == 0) row.first_failure = err;
+    p.update(int64_t(i + 1), "failures " + std::to_string(row.failures));
   }
-  row.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (progress) out << '\n';
+  row.seconds = p.elapsed();
+  p.finish("failures " + std::to_string(row.failures));
   return row;
 }
 

@@ -6,7 +6,7 @@
 
 #include "mqa/fuzz.hpp"
 #include "mqa/golden_cli.hpp"
-#include "mqa/selfcheck.hpp"
+#include "selfcheck.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"mqa-harness: verification harness for the paged MQA-logits path of sparse-attention indexers"};

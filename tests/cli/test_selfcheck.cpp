@@ -3,7 +3,7 @@
 
 #include <sstream>
 
-#include "mqa/selfcheck.hpp"
+#include "selfcheck.hpp"
 
 TEST(Selfcheck, QuickEdgeSuitePassesAndPrintsTheSummary) {
   std::ostringstream out;
