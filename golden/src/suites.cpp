@@ -27,9 +27,28 @@ const std::vector<std::string> kSmoke = {
     // past batch 64 (aiter#1815: the wrong output row stride), short sequences so that it stays tiny
     "op=paged_logits layout=standard B=16 D=32 Qb=32 H=8 lens=1d:[3,1,2,1,1,2,1,1,1,3,1,1,2,1,1,1,1,2,1,1,1,1,3,1,"
     "1,1,2,1,1,1,1,1,2,1,1,1,1,1,1,3,1,1,2,1,1,1,1,1,1,1,2,1,1,1,1,1,1,1,3,1,1,1,1,1,2,1,3,1] topk=2 seed=0x10a",
-    // a pool of 3.5 GB stored sparsely: byte offsets past 2^31 for the write, the logits and the gather
-    "op=paged_logits layout=standard B=64 D=128 Qb=128 H=8 lens=1d:[70] pages=400000 stride=8704 topk=16 seed=0x10b",
-    "op=gather layout=preshuffle16 B=64 D=128 Qb=128 lens=1d:[65,3] pages=400000 stride=8704 seed=0x10c",
+    // a pool of 5.2 GB stored sparsely: pages past 2^32 bytes for the write, the logits and the gather
+    // (the 3.5 GB of an earlier corpus lay wholly below 2^32, where a 32-bit unsigned offset is right)
+    "op=paged_logits layout=standard B=64 D=128 Qb=128 H=8 lens=1d:[70] pages=600000 stride=8704 topk=16 seed=0x10b",
+    "op=gather layout=preshuffle16 B=64 D=128 Qb=128 lens=1d:[65,3] pages=600000 stride=8704 seed=0x10c",
+    // special values (docs/numerics.md): NaN codes in q and the cache, inf / NaN / -0 / huge weights,
+    // zero, -0, negative, subnormal and overflowing k scales: NaN and -0 logits, NaN in top-k rows
+    "op=paged_logits layout=standard B=16 D=32 Qb=32 H=8 next_n=2 lens=1d:[40,33,17,64,9,25,12,50] topk=8 seed=0x10d "
+    "nan_codes=1 odd_weights=1 odd_scales=1",
+    // one head, friendly codes: every row with w = 0 ties all its logits, w > 0 ties its zeros across
+    // the k-th place, w < 0 gives -0 logits
+    "op=paged_logits layout=preshuffle16 B=16 D=32 Qb=32 H=1 lens=1d:[40,40,40,40] dist=friendly topk=24 "
+    "seed=0x10e",
+    // deepgemm_sm90 on sums that round (integer codes, arbitrary fp32 weights and scales)
+    "op=paged_logits layout=standard B=16 D=32 Qb=32 H=16 next_n=2 lens=1d:[40,17] profile=deepgemm_sm90 "
+    "dist=exact_dot topk=8 seed=0x10f",
+    // fp32 K sources with amax one ulp above FMAX*2^e: sc = 2^e (1 + 2^-23), where log2f rounds down
+    "op=quant_cache layout=standard B=16 D=64 Qb=32 lens=1d:[20] quant=exact ue8m0=1 seed=0x110 ksrc=fp32 "
+    "amax=above",
+    "op=quant_cache layout=preshuffle16 B=16 D=32 Qb=32 lens=1d:[20] quant=vllm ue8m0=1 seed=0x111 ksrc=fp32 "
+    "amax=above",
+    // gather copies every scale byte: NaN (signalling too), inf, -0 among them
+    "op=gather layout=standard B=16 D=64 Qb=32 lens=1d:[20,5] seed=0x112 nan_codes=1 odd_scales=1",
 };
 
 // The edge matrix of spec verification.md, small D/H so that it stays cheap.
@@ -80,6 +99,35 @@ const std::vector<std::string> kEdge = {
     // 66 sequences, 2 rows each: rows past batch 64 (aiter#1815)
     "op=paged_logits layout=preshuffle16 B=16 D=32 Qb=32 H=8 next_n=2 lens=1d:[2,5,1,3,2,2,4,1,2,2,3,2,2,2,1,6,2,2,2,"
     "3,2,2,2,2,17,2,2,2,1,2,2,2,3,2,2,2,2,2,2,2,2,4,2,2,2,2,2,2,2,2,2,2,2,9,2,2,2,2,2,2,2,2,2,2,3,2] topk=4 seed=0x218",
+    // special values (docs/numerics.md): NaN codes, odd weights and odd k scales; MTP with 2-D lens
+    // and e4m3fnuz (one NaN code, 0x80); ragged with NaN / inf scales where no row reads the token
+    "op=paged_logits layout=preshuffle16 B=16 D=32 Qb=32 H=8 next_n=2 lens=2d:[0,1|16,17|40,41|7,9|30,31] "
+    "enc=e4m3fnuz topk=8 seed=0x219 nan_codes=1 odd_weights=1 odd_scales=1",
+    "op=ragged_logits B=16 D=32 Qb=32 H=8 lens=1d:[40,25,30] M=24 ranges=random topk=8 seed=0x21a nan_codes=1 "
+    "odd_weights=1 odd_scales=1",
+    // top-k ties across the k-th place and -0 logits (one head, friendly codes)
+    "op=paged_logits layout=standard B=32 D=32 Qb=32 H=1 lens=1d:[50,50,50,50,50] dist=friendly topk=30 "
+    "seed=0x21b",
+    // deepgemm_sm90 on sums that round: one group (H = 8) and four groups (H = 32)
+    "op=paged_logits layout=preshuffle16 B=16 D=64 Qb=64 H=8 lens=1d:[33,48] profile=deepgemm_sm90 "
+    "dist=exact_dot topk=8 seed=0x21c",
+    "op=ragged_logits B=16 D=32 Qb=32 H=32 lens=1d:[30,20] M=10 profile=deepgemm_sm90 dist=exact_dot topk=8 "
+    "seed=0x21d",
+    // K sources in fp32 and fp16 with amax at, one ulp below and one ulp above FMAX*2^e
+    "op=quant_cache layout=preshuffle16 B=16 D=64 Qb=32 lens=1d:[40] quant=exact ue8m0=1 seed=0x21e ksrc=fp32 "
+    "amax=mix",
+    "op=quant_cache layout=standard B=16 D=64 Qb=64 lens=1d:[40] enc=e4m3fnuz quant=vllm ue8m0=1 seed=0x21f "
+    "ksrc=fp32 amax=above",
+    "op=quant_cache layout=standard B=16 D=64 Qb=64 lens=1d:[40] quant=aiter ue8m0=1 seed=0x220 ksrc=fp16 "
+    "amax=mix",
+    "op=quant_cache layout=preshuffle16 B=16 D=64 Qb=32 lens=1d:[40] quant=sglang ue8m0=1 seed=0x221 ksrc=fp32 "
+    "amax=mix",
+    "op=paged_logits layout=standard B=16 D=64 Qb=64 H=8 lens=1d:[48,20] quant=vllm topk=8 seed=0x222 ksrc=fp16 "
+    "amax=mix",
+    "op=paged_logits layout=preshuffle16 B=16 D=64 Qb=64 H=8 lens=1d:[48,20] ue8m0=1 topk=8 seed=0x223 ksrc=fp32 "
+    "amax=above",
+    // gather copies every scale byte: NaN (signalling too), inf, -0 among them
+    "op=gather layout=preshuffle16 B=16 D=32 Qb=32 lens=1d:[33,16,1] seed=0x224 nan_codes=1 odd_scales=1",
 };
 
 // DeepSeek-V3.2 indexer: H=64, D=128, Qb=128, B=64. Decode (next_n=1), MTP verify (next_n=2,

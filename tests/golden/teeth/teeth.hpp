@@ -53,7 +53,7 @@ struct Kernel {
   bool relu_fmaxf = false;            // relu(NaN) = 0 (fmaxf) in the exact profile too
   bool skip_inactive_heads = false;   // `if (a > 0) acc += a * w`: no 0*inf, no 0*NaN, no -0 term
   bool weights_nan_to_num = false;    // NaN weight -> 0, +-inf -> +-FLT_MAX before use
-  bool scale_nan_to_num = false;      // the same for k scales
+  bool scale_nan_to_num = false;      // the same for k scales, in the logits and in the gather
   bool neg_zero_written_as_pos = false;
   // logits: where the values land
   bool rows_past_batch_64_lost = false;  // aiter#1815: the wrong stride past batch 64 writes out of bounds
@@ -134,6 +134,9 @@ class StoredPool {
   std::vector<uint8_t> bytes_;
   int64_t stride_ = 0;
 };
+
+// What nan_to_num does to a weight or a k scale: NaN -> 0, +-inf -> +-FLT_MAX.
+float nan_to_num(float x);
 
 // The byte offset a kernel computes: the true one, or its low 32 bits as an unsigned int.
 int64_t kernel_offset(int64_t true_offset, bool offsets_32bit);

@@ -186,7 +186,13 @@ std::map<std::string, Array> recompute_gather(const Case& c, const Kernel& k) {
       for (int32_t d = 0; d < D; ++d) values.push_back(pool.read(kernel_offset(L.value_byte(page, t, d), k.cache_offsets_32bit)));
       for (int32_t qb = 0; qb < scales; ++qb) {
         const int64_t base = kernel_offset(L.scale_byte(page, t, qb), k.cache_offsets_32bit);
-        for (int j = 0; j < 4; ++j) sc.push_back(pool.read(base + j));
+        uint8_t b[4];
+        for (int j = 0; j < 4; ++j) b[j] = pool.read(base + j);
+        if (float f; k.scale_nan_to_num && (std::memcpy(&f, b, 4), !std::isfinite(f))) {
+          f = nan_to_num(f);
+          std::memcpy(b, &f, 4);
+        }
+        sc.insert(sc.end(), b, b + 4);
       }
     }
   std::map<std::string, Array> out;

@@ -1,5 +1,7 @@
 // The wrong kernels the golden corpus is measured against (issue 11, item 5, and the bug classes
 // of its table), and the Recomputer that runs one of them on a stored case.
+#include <cfloat>
+#include <cmath>
 #include <stdexcept>
 
 #include "teeth.hpp"
@@ -17,7 +19,16 @@ bool Kernel::touches_cache() const {
          cache_offsets_32bit;
 }
 
-bool Kernel::touches_gather() const { return cache_offsets_32bit; }
+// A kernel that sanitises the k scales it reads does so in its gather too: there (gather copies
+// bytes, numerics.md) every scale is defined, NaN and inf included, while the logits ops reject a
+// non-finite scale that some row reads, so only the gathered bytes can show it.
+bool Kernel::touches_gather() const { return cache_offsets_32bit || scale_nan_to_num; }
+
+float nan_to_num(float x) {
+  if (std::isnan(x)) return 0.0f;
+  if (std::isinf(x)) return std::copysign(FLT_MAX, x);
+  return x;
+}
 
 namespace {
 
@@ -52,7 +63,8 @@ std::vector<Perturbation> perturbations() {
       make("rows of batch >= 64 written out of bounds", "output row stride wrong past batch 64",
            [](Kernel& k) { k.rows_past_batch_64_lost = true; }),
       make("32-bit output byte offsets", "32-bit output store offset", [](Kernel& k) { k.output_offsets_32bit = true; },
-           "needs >= 2^31 bytes of logits: golden files store [rows, row_stride] float32 densely"),
+           "needs >= 2^32 bytes of logits, inflated by every reader (golden/README.md); "
+           "the mutant store_offset_32bit proves it in the deployed tier"),
       make("32-bit cache byte offsets (read and write)", "int32 overflow in cache insert / gather",
            [](Kernel& k) { k.cache_offsets_32bit = true; }),
   };
@@ -90,6 +102,9 @@ const Dots& Recomputer::dots(const Kernel& k) {
 }
 
 std::map<std::string, golden::Array> Recomputer::run(const Kernel& k) {
+  // DeepGEMM's order exists for groups of 8 heads only: such a kernel refuses the other cases,
+  // and a case it cannot run cannot tell it apart.
+  if (k.epilogue == Epilogue::deepgemm_sm90 && c_.info.heads % 8 != 0) return {};
   const bool all = !k.touches_logits() && !k.touches_cache() && !k.touches_gather();
   std::map<std::string, golden::Array> out;
   if (all || k.touches_cache()) out.merge(recompute_cache(c_, k));

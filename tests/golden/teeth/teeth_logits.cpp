@@ -2,7 +2,6 @@
 // dot products (exact in double, or fp32 in d order), the epilogues (exact tree, DeepGEMM
 // SM90's fma order, and the wrong ones), where each logit lands, and the top-k consumer.
 #include <algorithm>
-#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -42,12 +41,6 @@ void dot_heads(const float* q, const float* kv, int32_t H, int32_t D, bool fp32_
       a[h] = float(acc);  // the one rounding
     }
   }
-}
-
-float nan_to_num(float x) {
-  if (std::isnan(x)) return 0.0f;
-  if (std::isinf(x)) return std::copysign(FLT_MAX, x);
-  return x;
 }
 
 struct Epiloguer {
