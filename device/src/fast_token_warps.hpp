@@ -1,5 +1,5 @@
 // The token-warp mma.sync logits kernel (`tw3`, the default; NVIDIA only; included by logits_fast.hip).
-// Same exact int8-limb arithmetic as the lean kernels (see logits_fast.hip), arranged the other
+// Same exact int8-limb arithmetic as the lean kernel (see logits_fast.hip), arranged the other
 // way round: the mma M dimension is 16 TOKENS and N is 8 HEADS. Every warp of a block owns its
 // own 16 tokens of each 64-token step and all heads of the row, so
 //  - a warp decodes its tokens' fp8 codes straight from its raw bytes into A-fragment registers
@@ -107,7 +107,7 @@ __device__ inline void tw_q_words_aligned(const uint8_t* q, int idx, uint32_t x[
 
 // The q-limb build is unrolled at compile time with 4-byte q loads issued before the block's
 // first barrier, so their round trip overlaps the block-table, weight and limb-table set-up
-// (tw3; tw1 and tw2, which loaded q later, are in git history and device/README.md's log).
+// (tw3; tw1 and tw2, which loaded q later, are in git history and device/PERFORMANCE.md).
 template <int KS, int kH, class Tokens>
 __global__ void __launch_bounds__(32 * kTwWarps, 4) logits_token_warp_kernel(LogitsDeviceArgs a, Tokens tokens) {
   using Shared = TokenWarpShared<KS, kH>;

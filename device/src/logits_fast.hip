@@ -111,7 +111,7 @@ constexpr int lean_min_blocks(int w) { return w > 1 ? 16 / w : 4; }
 // The lean kernel: the fallback of the token-warp kernel (fast_token_warps.hpp) for heads 128,
 // pages of fewer than 16 tokens and unaligned copies. KS = head_dim / 32 mma k-steps; NT =
 // n-tiles (8 tokens each) a warp works on at once; kW = heads / 16 warps. What makes it lean
-// (measured against the first kernel, device/README.md; the earlier kernels are in git history):
+// (measured against the first kernel, device/PERFORMANCE.md; the earlier kernels are in git history):
 //  - division-free copies (PagedTokens::token_at), branch-free unrolled where direct_ok;
 //  - NaN decided per row (a NaN code in q makes every logit of the row NaN: that head's a_h is
 //    NaN for every token) and per token (a NaN code in k makes every a_h NaN), applied to the

@@ -136,7 +136,7 @@ struct RaggedTokens {
 // NVIDIA, the exact int8-limb tensor-core kernels: token_warps (`tw3`, the default where it fits:
 // heads <= 64 and direct copies) and lean (`lean2`, its fallback: heads 128, pages of fewer than
 // 16 tokens, unaligned copies). The earlier kernels (mma1, lean1, tw1, tw2, wgmma) are in git
-// history and in device/README.md's performance log.
+// history and in device/PERFORMANCE.md.
 enum class LogitsKernel : uint8_t { generic, token_warps, lean };
 const char* to_string(LogitsKernel k);  // "generic", "tw3", "lean2"
 
