@@ -31,8 +31,9 @@ struct Row {
 Row run_group(std::ostream& out, const std::string& name, const std::vector<std::function<std::string()>>& cases,
               bool progress) {
   Row row{name, 0, 0, 0.0, ""};
-  Progress p(out, {.label = "  " + name, .total = int64_t(cases.size()), .interval_s = 0.2, .rewrite = true,
-                   .enabled = progress});
+  const ProgressOptions line{
+      .label = "  " + name, .total = int64_t(cases.size()), .interval_s = 0.2, .rewrite = true, .enabled = progress};
+  Progress p(out, line);
   for (size_t i = 0; i < cases.size(); ++i) {
     const std::string err = cases[i]();
     ++row.cases;

@@ -9,8 +9,8 @@
 namespace mqa {
 
 struct SelfcheckOptions {
-  bool quick = false;     // a smaller edge matrix (used by the unit test of the self-check itself)
-  bool progress = true;   // a live progress line (cases, rate, ETA) rewritten with '\r'; off for logs
+  bool quick = false;    // a smaller edge matrix (used by the unit test of the self-check itself)
+  bool progress = true;  // a live progress line (cases, rate, ETA) rewritten with '\r'; off for logs
 };
 
 // Returns the number of failed cases (0: all passed).

@@ -6,24 +6,21 @@
 // (DeepSeek-V3.2 and GLM-5 decode and MTP, prefill, aiter#4244's wide logits). Every case runs
 // through device_case.hpp (sentinels, compare.hpp, raw uint32 equality); a mismatch prints the
 // descriptor, which `mqa-harness fuzz --replay '<descriptor>' --kernel builtin-hip` replays.
-// Ends with a table; exit status 1 on any mismatch, 2 on bad options, 3 without a GPU.
-// (Progress lines: done, rate, ETA every 10 s; to move to the shared progress reporter once
-// it is on main.)
+// Progress through mqa::Progress (done, rate, ETA every 10 s, a closing line); ends with a
+// table; exit status 1 on any mismatch, 2 on bad options, 3 without a GPU.
 #include <CLI/CLI.hpp>
-#include <chrono>
 #include <cstdio>
+#include <iostream>
 #include <string>
 #include <vector>
 
 #include "device_case.hpp"
 #include "mqa/case_tiers.hpp"
+#include "mqa/progress.hpp"
 
 using namespace mqa;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 struct Options {
   int cases = 400;
@@ -168,8 +165,8 @@ int main(int argc, char** argv) {
   std::printf("device: %s; fast path compiled: %d; %zu cases (tier %s, seed %llu, deployed L %d)\n", st.name.c_str(),
               int(device::fast_path_compiled()), cases.size(), o.tier.c_str(), (unsigned long long)o.seed, o.deployed_L);
   Table table;
-  const auto t0 = Clock::now();
-  auto last = t0;
+  std::fflush(stdout);  // the table and the verdicts are printf, the progress lines std::cout
+  Progress progress(std::cout, {.label = "device_sweep", .total = int64_t(cases.size()), .interval_s = 10.0});
   for (size_t i = 0; i < cases.size(); ++i) {
     const SweepCase& c = cases[i];
     try {
@@ -181,15 +178,12 @@ int main(int argc, char** argv) {
       r.detail = std::string("harness error: ") + e.what();
       table.record("harness_error", c, r);
     }
-    if (since(last) > 10.0 || i + 1 == cases.size()) {
-      last = Clock::now();
-      const double el = since(t0), rate = double(i + 1) / el;
-      std::printf("[%zu/%zu] %.1f s, %.2f cases/s, ETA %.0f s (deployed cases are slower)\n", i + 1, cases.size(), el, rate,
-                  double(cases.size() - i - 1) / rate);
-      std::fflush(stdout);
-    }
+    if (progress.due()) std::fflush(stdout);
+    progress.update(int64_t(i + 1),
+                    "mismatches " + std::to_string(table.mismatches()) + " (deployed cases are slower)");
   }
-  table.print(since(t0));
+  progress.finish("mismatches " + std::to_string(table.mismatches()));
+  table.print(progress.elapsed());
   if (table.mismatches() > 0) {
     std::printf("RESULT: MISMATCHES FOUND\n");
     return 1;
