@@ -59,10 +59,19 @@ check "a hanging kernel times out" 1 $?
 contains "timeout verdict" "$T/hang.txt" "TIMEOUT on case"
 # A plugin that leaves a grandchild holding the result pipe: the case still ends when its child
 # does (the parent polls; the child's process group is killed), and nothing is left running.
-live_harnesses() { ps -eo stat=,comm= | awk '$2 == "mqa-harness" && $1 !~ /^Z/' | wc -l; }  # zombies are dead
+# Only this campaign's processes are counted (they inherit MQA_CLI_TEST_MARK): other tests running
+# at the same time start mqa-harness processes of their own. Zombies are dead.
+mark="grandchild-$$-$RANDOM"
+live_harnesses() {
+  local n=0 p
+  for p in $(ps -eo pid=,stat=,comm= | awk '$3 == "mqa-harness" && $2 !~ /^Z/ {print $1}'); do
+    tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "MQA_CLI_TEST_MARK=$mark" && n=$((n + 1))
+  done
+  echo $n
+}
 before=$(live_harnesses)
 t0=$(date +%s)
-timeout 60 "$H" fuzz --kernel "$M/libmqa_mutant_fork_grandchild.so" --ops ragged_logits --cases 3 --case-timeout 30 \
+MQA_CLI_TEST_MARK=$mark timeout 60 "$H" fuzz --kernel "$M/libmqa_mutant_fork_grandchild.so" --ops ragged_logits --cases 3 --case-timeout 30 \
   --no-shrink --repro-dir "" > "$T/grandchild.txt" 2>&1
 check "a kernel that forks a lingering grandchild still passes" 0 $?
 secs=$(( $(date +%s) - t0 ))
