@@ -1,3 +1,5 @@
+// The value distributions of case_values.hpp: the k source (in its ksrc dtype, with the amax key
+// planted), q codes and weights of a case, each a pure function of (seed, stream, index).
 #include "case_values.hpp"
 
 namespace mqa::casegen {

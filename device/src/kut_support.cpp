@@ -1,3 +1,5 @@
+// kut_support.hpp's helpers: ABI enums and argument structs to the reference's types (InvalidInput
+// naming the field), the shapes a call asks for, and the exception -> status guard.
 #include "kut_support.hpp"
 
 #include <cstring>

@@ -1,3 +1,5 @@
+// device_case.hpp: one materialised case through the device op its descriptor names, compared
+// with the case's reference outputs (raw uint32 / byte equality over sentinel-filled buffers).
 #include "device_case.hpp"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// The K cache of kcache.hpp: quant variants and encodings by name, block scales, quantise-and-cache
+// into a paged pool, gather and layout conversion (every address from layout.hpp).
 #include "mqa/kcache.hpp"
 
 #include <cmath>

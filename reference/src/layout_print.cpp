@@ -1,3 +1,4 @@
+// layout_print.hpp: a page drawn as a map of slots and bytes, and the name of any byte of a pool.
 #include "mqa/layout_print.hpp"
 
 #include <algorithm>

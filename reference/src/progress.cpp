@@ -1,3 +1,4 @@
+// mqa::Progress (progress.hpp): the text of a progress line and when one is printed.
 #include "mqa/progress.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// The host's rn_fma (rn.hpp): std::fma, out of line so that nothing around it is fused.
 #include "mqa/rn.hpp"
 
 #include <cmath>

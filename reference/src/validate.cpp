@@ -1,3 +1,4 @@
+// validate.hpp: InvalidInput, the checks of layouts, caches and block tables, and of input files.
 #include "mqa/validate.hpp"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// test_logits_util.hpp's case builders: paged and ragged logits problems from CounterRng.
 #include "test_logits_util.hpp"
 
 #include <algorithm>
