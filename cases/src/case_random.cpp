@@ -93,6 +93,11 @@ CaseDescriptor random_case_attempt(uint64_t seed, uint64_t index, uint32_t attem
   d.layout = r.pick(sets.layouts);
   if (!opt.page_sizes.empty()) d.page_size = r.pick(gen::allowed_page_sizes(opt, d.layout));
   else d.page_size = d.layout == PageLayoutKind::preshuffle16 ? r.pick(gen::kPageSizesPreshuffle) : r.pick(gen::kPageSizesStandard);
+  // aiter takes any page size that is a multiple of 16 (preshuffle16's tile): the deployed tier
+  // draws those too, so a kernel tuned to 16/64/256 meets 80 or 496 (the drawn list stays first,
+  // and a tier without the percent draws nothing more, so the small tier is unchanged).
+  if (opt.page_sizes.empty() && opt.any_page_size_percent > 0 && r.chance(uint32_t(opt.any_page_size_percent)))
+    d.page_size = 16 * (1 + int32_t(r.below(32)));
   if (!opt.heads.empty()) {
     std::vector<int32_t> heads = opt.heads;
     if (sets.need8) std::erase_if(heads, [](int32_t H) { return H % gen::kGroupHeads != 0; });

@@ -42,6 +42,7 @@ GenOptions tier_options(Tier t) {
   g.size_spread = 8;
   g.wide_logits_percent = 20;
   g.sparse_pools_all_ops = true;
+  g.any_page_size_percent = 25;
   return g;
 }
 

@@ -61,6 +61,7 @@ TEST(Tiers, DeployedReachesProductionScaleWithinTheCaseLimits) {
   const GenOptions g = tier_options(Tier::deployed);
   int wide_batch = 0, long_seq = 0, wide_logits = 0, rows512 = 0, small_cases = 0;
   std::set<CaseOp> sparse_ops;
+  std::set<int32_t> page_sizes;
   for (uint64_t i = 0; i < 1200; ++i) {
     const CaseDescriptor d = random_case(1, i, g);
     ASSERT_NO_THROW(check_case(d)) << to_string(d).substr(0, 300);
@@ -74,6 +75,11 @@ TEST(Tiers, DeployedReachesProductionScaleWithinTheCaseLimits) {
       rows512 += rows_of(d) > 512;
     }
     if (pool_bytes(d) > double(int64_t(1) << 32)) sparse_ops.insert(d.op);
+    page_sizes.insert(d.page_size);
+    ASSERT_LE(d.page_size, 512);
+    if (d.layout == PageLayoutKind::preshuffle16) {
+      ASSERT_EQ(d.page_size % 16, 0) << to_string(d).substr(0, 200);
+    }
     int64_t tokens = 0;
     for (int32_t L : d.lens) tokens += L;
     small_cases += tokens <= 65536;
@@ -85,6 +91,14 @@ TEST(Tiers, DeployedReachesProductionScaleWithinTheCaseLimits) {
   EXPECT_GE(rows512, wide_logits);
   EXPECT_GT(small_cases, 300) << "the size spread keeps most cases cheap";
   EXPECT_EQ(sparse_ops, (std::set<CaseOp>{CaseOp::quant_cache, CaseOp::gather, CaseOp::paged_logits}));
+  // aiter's page sizes: any multiple of 16, not only the small tier's 1/16/32/48/64/128/256
+  const std::set<int32_t> listed = {1, 16, 32, 48, 64, 128, 256};
+  int unlisted = 0;
+  for (int32_t B : page_sizes) unlisted += !listed.count(B);
+  std::printf("page sizes drawn: %zu distinct, %d outside the small tier's list (largest %d)\n", page_sizes.size(),
+              unlisted, *page_sizes.rbegin());
+  EXPECT_GT(unlisted, 16);
+  EXPECT_GT(*page_sizes.rbegin(), 256);
 }
 
 TEST(Tiers, ExplicitOptionsOverrideTheDeployedTier) {

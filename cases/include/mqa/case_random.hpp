@@ -58,6 +58,7 @@ struct GenOptions {
   int32_t size_spread = 0;      // token budget max_tokens >> u, u uniform in [0, size_spread]
   int32_t wide_logits_percent = 0;  // paged: % of cases with 513..600 rows of 2^20 columns (> 2^31 bytes)
   bool sparse_pools_all_ops = false;  // pools past 2^32 bytes for quant_cache and gather too
+  int32_t any_page_size_percent = 0;  // without --page-sizes: % of cases with B any multiple of 16 in [16, 512]
 };
 
 // Throws InvalidInput naming the option (e.g. "--page-sizes", "--ops") for a bad value, an
