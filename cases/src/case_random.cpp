@@ -143,6 +143,11 @@ CaseDescriptor random_case_attempt(uint64_t seed, uint64_t index, uint32_t attem
       d.lens.push_back(back == 0 ? last : causal ? std::max(0, last - back) : int32_t(r.upto(last)));
     }
   }
+  if (wide_lo > 0) {  // the rows past 512 are the point (aiter#4244): the budget reaches them first
+    const size_t per = d.lens_2d ? size_t(d.next_n) : 1;
+    for (size_t lo = 0, hi = d.lens.size() - per; lo < hi; lo += per, hi -= per)
+      std::swap_ranges(d.lens.begin() + long(lo), d.lens.begin() + long(lo + per), d.lens.begin() + long(hi));
+  }
   std::vector<int32_t> written;
   int64_t K = pages_needed(d, &written);
   int32_t most_w = *std::max_element(written.begin(), written.end());

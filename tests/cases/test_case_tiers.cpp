@@ -101,6 +101,28 @@ TEST(Tiers, DeployedReachesProductionScaleWithinTheCaseLimits) {
   EXPECT_GT(*page_sizes.rbegin(), 256);
 }
 
+// A wide case exists for its rows past 512 (aiter#4244: their stores reach byte 2^31): some of
+// them read tokens, even at the small token budget of the CPU mutant test.
+TEST(Tiers, WideLogitsCasesReadTokensPastRow512) {
+  GenOptions g = tier_options(Tier::deployed);
+  g.max_tokens = 8192;
+  g.max_heads = 16;
+  g.ops = {CaseOp::paged_logits};
+  int wide = 0;
+  for (uint64_t i = 0; i < 200; ++i) {
+    const CaseDescriptor d = random_case(4, i, g);
+    if (logits_bytes(d) <= double(int64_t(1) << 31)) continue;
+    ++wide;
+    int64_t read_past_512 = 0;
+    for (int64_t r = 512; r < rows_of(d); ++r) {
+      const int64_t b = r / d.next_n, j = r % d.next_n;
+      read_past_512 += d.lens_2d ? d.lens[size_t(r)] : std::max<int64_t>(0, d.lens[size_t(b)] - d.next_n + j + 1);
+    }
+    EXPECT_GT(read_past_512, 0) << to_string(d).substr(0, 200);
+  }
+  EXPECT_GT(wide, 20);
+}
+
 TEST(Tiers, ExplicitOptionsOverrideTheDeployedTier) {
   GenOptions g = tier_options(Tier::deployed);
   g.max_batch = 3;
