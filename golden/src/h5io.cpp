@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "mqa/validate.hpp"
+#include "case_ranges.hpp"
 #include "contain.hpp"
 #include "golden_schema.hpp"
 #include "h5guard.hpp"
@@ -127,9 +128,16 @@ uint64_t get_u64(const H5::H5Object& o, const char* name, bool required, const W
   return v;
 }
 
+// Booleans are 0 or 1 (SCHEMA.md): any other value is a file nobody wrote on purpose.
+bool get_bool(const H5::H5Object& o, const char* name, bool required, const Where& w, int64_t dflt = 0) {
+  const int64_t v = get_int(o, name, required, w, dflt);
+  if (v != 0 && v != 1) w.fail(std::string("attribute ") + name + " = " + std::to_string(v) + ": expected 0 or 1");
+  return v == 1;
+}
+
 int32_t get_i32(const H5::H5Object& o, const char* name, bool required, const Where& w) {
   const int64_t v = get_int(o, name, required, w);
-  if (v < INT32_MIN || v > INT32_MAX) w.fail(std::string("attribute '") + name + "' = " + std::to_string(v) + " out of int32 range");
+  if (v < INT32_MIN || v > INT32_MAX) w.fail(std::string("attribute ") + name + " = " + std::to_string(v) + ": out of int32 range");
   return int32_t(v);
 }
 
@@ -179,18 +187,21 @@ CaseInfo get_info(const H5::Group& g, bool req, const Where& w) {
   i.batch = get_i32(g, "batch", req, w);
   i.rows = get_i32(g, "rows", req, w);
   i.quant_variant = get_str(g, "quant_variant", req, w, i.quant_variant);
-  i.ue8m0 = get_int(g, "ue8m0", req, w) != 0;
+  i.ue8m0 = get_bool(g, "ue8m0", req, w);
   i.encoding = get_str(g, "encoding", req, w, i.encoding);
   i.rng = get_str(g, "rng", req, w, i.rng);
   i.seed = get_u64(g, "seed", req, w);
-  i.lens_2d = get_int(g, "lens_2d", req, w) != 0;
-  i.clean_logits = get_int(g, "clean_logits", req, w) != 0;
+  i.lens_2d = get_bool(g, "lens_2d", req, w);
+  i.clean_logits = get_bool(g, "clean_logits", req, w);
   i.logits_cols = get_int(g, "logits_cols", req, w);
   i.logits_row_stride = get_int(g, "logits_row_stride", req, w);
   i.topk = get_i32(g, "topk", req, w);
   i.cache_fill = get_i32(g, "cache_fill", req, w);
-  i.cache_from_source = get_int(g, "cache_from_source", req, w, 1) != 0;
-  i.logits_sentinel = uint32_t(get_int(g, "logits_sentinel", req, w));
+  i.cache_from_source = get_bool(g, "cache_from_source", req, w, 1);
+  const int64_t sentinel = get_int(g, "logits_sentinel", req, w);
+  if (sentinel < 0 || sentinel > int64_t(UINT32_MAX))
+    w.fail("attribute logits_sentinel = " + std::to_string(sentinel) + ": must be a float's bits, in [0, 2^32 - 1]");
+  i.logits_sentinel = uint32_t(sentinel);
   return i;
 }
 
@@ -380,6 +391,8 @@ File read_impl(const std::string& path, const ReadOptions& opt, const File* gold
       H5::Group g = cases.openGroup(c.name);
       check_links(g.getId(), "/cases/" + c.name, GuardWhere{path, c.name, ""});
       c.info = get_info(g, f.kind != FileKind::candidate, w);
+      // Before a dataset is opened: the shapes the attributes give bound what the datasets may declare.
+      if (f.kind != FileKind::candidate) check_case_attributes(c.info, path, c.name);
       const Case* answers = golden ? golden->find(c.name) : nullptr;
       int64_t case_bytes = 0;
       for (hsize_t di = 0; di < g.getNumObjs(); ++di) {

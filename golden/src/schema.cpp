@@ -3,6 +3,7 @@
 #include <functional>
 #include <sstream>
 
+#include "case_ranges.hpp"
 #include "golden_schema.hpp"
 
 namespace mqa::golden {
@@ -178,14 +179,7 @@ void validate_case(const Case& c, FileKind kind, const std::string& file) {
                            std::string::npos;
   if (!name_ok) fail("", "invalid case name (letters, digits, '_', '.', '-' only)");
   const CaseInfo& i = c.info;
-  if (kind != FileKind::candidate) {
-    if (i.op != "quant_cache" && i.op != "gather" && !is_logits_op(i.op))
-      fail("", "attribute op = '" + i.op + "': expected quant_cache, gather, paged_logits or ragged_logits");
-    if (i.encoding != "e4m3fn" && i.encoding != "e4m3fnuz")
-      fail("", "attribute encoding = '" + i.encoding + "': expected e4m3fn or e4m3fnuz");
-    if (i.layout != "standard" && i.layout != "preshuffle16")
-      fail("", "attribute layout = '" + i.layout + "': expected standard or preshuffle16");
-  }
+  if (kind != FileKind::candidate) check_case_attributes(i, file, c.name);  // the reader made them before reading too
   for (const auto& [name, a] : c.data) {
     const DatasetSpec* s = find_spec(name);
     if (!s) fail(name, "not a schema v1 dataset name");
@@ -234,6 +228,7 @@ void validate_case(const Case& c, FileKind kind, const std::string& file) {
   auto ksrc = c.data.find("k_source"), slots = c.data.find("slot_mapping");
   if (ksrc != c.data.end() && ksrc->second.shape[0] != slots->second.shape[0])
     fail("slot_mapping", "length differs from k_source rows");
+  check_case_values(c, file);  // the indices point where they may (the shapes are the schema's by now)
 }
 
 }  // namespace mqa::golden
