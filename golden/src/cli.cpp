@@ -16,9 +16,10 @@ void exit_with(int rc) {
 // Containment of the readers (golden/src/contain.hpp) and the writer's test hooks, for --help.
 const char* const kReaderHelp =
     "\nFiles are parsed in a child process with limits: a crash, a loop or an allocation storm inside HDF5\n"
-    "is an exit-2 error naming the file. Environment: MQA_READER_TIMEOUT=S (wall and CPU seconds, default\n"
-    "120), MQA_READER_MEMORY=BYTES (K/M/G; default 4G + 8 x the files' size), MQA_READER_CONTAIN=0 (parse\n"
-    "in-process, for debugging). Test hook: MQA_TEST_READER_FAULT=segv|abort|hang|spin|alloc[:SUBSTRING].";
+    "is an exit-2 error naming the file. Environment: MQA_READER_TIMEOUT=S (wall-clock seconds, default\n"
+    "120), MQA_READER_CPU=S (CPU seconds, default MQA_READER_TIMEOUT), MQA_READER_MEMORY=BYTES (K/M/G;\n"
+    "default 4G + 8 x the files' size), MQA_READER_CONTAIN=0 (parse in-process, for debugging).\n"
+    "Test hook: MQA_TEST_READER_FAULT=segv|abort|hang|spin|alloc[:SUBSTRING].";
 const char* const kWriterHelp =
     "\nThe file is built in memory, written to OUT.tmp.<pid>, fsynced and renamed over OUT; on any error the\n"
     "old file is kept and the temporary one removed (and those of dead writers at the next write).\n"

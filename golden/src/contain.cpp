@@ -40,7 +40,8 @@ int64_t g_memory_limit = -1;  // inside a contained child: the address space it 
 
 struct Limits {
   bool contain = true;
-  int seconds = 120;
+  int seconds = 120;      // wall clock
+  int cpu_seconds = 120;  // RLIMIT_CPU (MQA_READER_CPU; default the wall-clock limit)
   int64_t memory = -1;
 };
 
@@ -62,6 +63,9 @@ Limits limits_for(const std::vector<std::string>& files) {
   if (const char* c = std::getenv("MQA_READER_CONTAIN")) l.contain = std::string(c) != "0";
   if (const char* t = std::getenv("MQA_READER_TIMEOUT"))
     l.seconds = int(std::min<int64_t>(env_number("MQA_READER_TIMEOUT", t, false), 86400));
+  l.cpu_seconds = l.seconds;
+  if (const char* t = std::getenv("MQA_READER_CPU"))
+    l.cpu_seconds = int(std::min<int64_t>(env_number("MQA_READER_CPU", t, false), 86400));
   if (const char* m = std::getenv("MQA_READER_MEMORY")) {
     l.memory = env_number("MQA_READER_MEMORY", m, true);
   } else {  // enough for the data of both files several times over; an allocation storm is far more
@@ -106,7 +110,7 @@ void send(char tag, const std::string& payload) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // a parent killed while waiting takes its reader along
   const rlimit no_core{0, 0};
   setrlimit(RLIMIT_CORE, &no_core);  // a crash on a hostile file leaves no core file behind
-  const rlimit cpu{rlim_t(l.seconds), rlim_t(l.seconds) + 1};
+  const rlimit cpu{rlim_t(l.cpu_seconds), rlim_t(l.cpu_seconds) + 1};  // SIGXCPU, then SIGKILL a second later
   setrlimit(RLIMIT_CPU, &cpu);
   // The limits must end the child: the parent's handlers and mask (the fuzz campaign catches
   // SIGINT/SIGTERM) are inherited by fork, so restore the default actions.
@@ -174,14 +178,15 @@ std::multimap<char, std::string> parse_records(const std::string& buf) {
   return recs;
 }
 
-std::string what_happened(int status, bool killed_by_us, int seconds) {
-  const std::string limit = " more than " + std::to_string(seconds) +
-                            " s (MQA_READER_TIMEOUT); the file is malformed "
-                            "(HDF5 loops on some damaged metadata) or larger than the limit allows";
-  if (killed_by_us) return "took" + limit;
+std::string what_happened(int status, bool killed_by_us, const Limits& l) {
+  const std::string why = "; the file is malformed (HDF5 loops on some damaged metadata) or larger than the limit allows";
+  const std::string wall = "took more than " + std::to_string(l.seconds) + " s (MQA_READER_TIMEOUT)" + why;
+  if (killed_by_us) return wall;
   if (WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
-    if (sig == SIGALRM || sig == SIGXCPU) return "took" + limit;
+    if (sig == SIGALRM) return wall;
+    if (sig == SIGXCPU)
+      return "used more than " + std::to_string(l.cpu_seconds) + " s of CPU time (RLIMIT_CPU, MQA_READER_CPU)" + why;
     if (sig == SIGKILL) return "was killed (signal 9: out of memory, or killed from outside)";
     return "crashed inside the HDF5 library (signal " + std::to_string(sig) + ", " + strsignal(sig) +
            "); the file is malformed";
@@ -234,7 +239,7 @@ int run_contained(const std::string& command, const std::vector<std::string>& fi
   for (auto [it, end] = recs.equal_range('R'); it != end; ++it) file = it->second;  // the last one it started
   if (file.empty())
     for (const std::string& f : files) file += (file.empty() ? "" : " or ") + f;
-  return failure(command + ": reading " + file + " " + what_happened(status, killed, l.seconds), out, err);
+  return failure(command + ": reading " + file + " " + what_happened(status, killed, l), out, err);
 }
 
 void reading_file(const std::string& path) {

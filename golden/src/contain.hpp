@@ -7,7 +7,8 @@
 //
 // Environment (read by the parent):
 //   MQA_READER_CONTAIN=0      run in-process (debugging: a debugger or sanitizer sees HDF5 itself)
-//   MQA_READER_TIMEOUT=S      wall-clock and CPU seconds the child may take (default 120)
+//   MQA_READER_TIMEOUT=S      wall-clock seconds the child may take (default 120)
+//   MQA_READER_CPU=S          CPU seconds it may use (RLIMIT_CPU; default MQA_READER_TIMEOUT)
 //   MQA_READER_MEMORY=BYTES   address space the child may add (default 4 GiB + 8 x the files' bytes;
 //                             suffixes K, M, G); not applied under AddressSanitizer (its shadow
 //                             memory needs terabytes of address space)

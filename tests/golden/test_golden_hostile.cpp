@@ -189,10 +189,11 @@ TEST_F(Hostile, CrashInsideTheReaderIsExit2NamingTheFile) {
   EXPECT_TRUE(has(j["error"].get<std::string>(), "reading " + good + " crashed")) << r.out;
 }
 
-// A reader that blocks (the wall-clock alarm ends it) or spins (the alarm, or RLIMIT_CPU) is
-// killed after MQA_READER_TIMEOUT seconds, not at the parent's backstop 5 s later.
+// A reader that blocks or spins is killed by the wall-clock alarm after MQA_READER_TIMEOUT
+// seconds, not at the parent's backstop 5 s later (the CPU limit is set out of the way here).
 TEST_F(Hostile, LoopInsideTheReaderEndsAtTheTimeout) {
   Env timeout("MQA_READER_TIMEOUT", "1");
+  Env cpu("MQA_READER_CPU", "30");
   for (const char* fault : {"hang", "spin"}) {
     Env hook("MQA_TEST_READER_FAULT", fault);
     const auto t0 = std::chrono::steady_clock::now();
@@ -202,6 +203,25 @@ TEST_F(Hostile, LoopInsideTheReaderEndsAtTheTimeout) {
     EXPECT_TRUE(has(r.err, "golden inspect: reading " + good + " took more than 1 s (MQA_READER_TIMEOUT)")) << r.err;
     EXPECT_LT(s, 4.0) << fault;
   }
+}
+
+// RLIMIT_CPU alone ends a spinning reader: under a wall-clock limit of 30 s, a CPU limit of 1 s
+// stops it (SIGXCPU) long before, and the message says which limit it was. (One CPU second may
+// take several seconds of wall clock on a loaded machine: the bound is the wall limit's, less a margin.)
+TEST_F(Hostile, CpuLimitAloneEndsASpinningReader) {
+  Env timeout("MQA_READER_TIMEOUT", "30");
+  Env cpu("MQA_READER_CPU", "1");
+  Env hook("MQA_TEST_READER_FAULT", "spin");
+  const auto t0 = std::chrono::steady_clock::now();
+  const CliRun r = golden({"inspect", good});
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, "golden inspect: reading " + good +
+                             " used more than 1 s of CPU time (RLIMIT_CPU, MQA_READER_CPU); the file is malformed"))
+      << r.err;
+  EXPECT_LT(s, 25.0);
+  Env bad("MQA_READER_CPU", "-1");
+  EXPECT_TRUE(has(golden({"inspect", good}).err, "MQA_READER_CPU = '-1'"));
 }
 
 TEST_F(Hostile, AllocationStormInsideTheReaderIsExit2) {
@@ -287,6 +307,41 @@ TEST_F(Hostile, ContainmentCanBeSwitchedOffAndSaysHowInHelp) {
   EXPECT_EQ(golden({"verify", good, cand, "--subset"}).rc, 0);
   for (const char* sub : {"verify", "diff", "inspect"})
     EXPECT_TRUE(has(golden({sub, "--help"}).out, "MQA_READER_CONTAIN=0")) << sub;
+}
+
+// Names and strings come from the files as bytes, not always UTF-8: `verify --json` stays valid
+// JSON (invalid bytes replaced by U+FFFD) whatever the paths, case names or attribute strings hold.
+TEST_F(Hostile, VerifyJsonStaysValidWithNonUtf8Bytes) {
+  auto json_of = [](const CliRun& r, int rc) {
+    EXPECT_EQ(r.rc, rc) << r.out << r.err;
+    nlohmann::json j;
+    EXPECT_NO_THROW(j = nlohmann::json::parse(r.out)) << r.out;  // parse() rejects invalid UTF-8
+    return j;
+  };
+  const std::string g = path("g\xff\xfe.h5"), c = path("c\xc3\x28.h5");
+  std::filesystem::copy_file(good, g);
+  std::filesystem::copy_file(candidate("cand.h5"), c);
+  nlohmann::json j = json_of(golden({"verify", g, c, "--subset", "--json"}), 0);
+  EXPECT_EQ(j["verdict"], "pass");
+  EXPECT_TRUE(has(j["golden"].get<std::string>(), "g\xef\xbf\xbd")) << j.dump();  // U+FFFD in UTF-8
+  {  // a candidate case named with bytes that are not UTF-8 (refused: not a case name)
+    H5::H5File h(c, H5F_ACC_RDWR);
+    h.move("/cases/a", "/cases/a\xff\x80");
+  }
+  restamp_file_checksum(c);
+  j = json_of(golden({"verify", g, c, "--subset", "--json"}), 2);
+  EXPECT_EQ(j["verdict"], "error");
+  EXPECT_TRUE(has(j["error"].get<std::string>(), "invalid case name")) << j.dump();
+  {  // a golden whose compare attribute holds invalid UTF-8 (refused: not a mode)
+    H5::H5File h(g, H5F_ACC_RDWR);
+    H5::DataSet d = h.openDataSet("/cases/a/cache");
+    d.removeAttr("compare");
+    write_attr(d, "compare", "bitwise\xc0\xff");
+  }
+  restamp_file_checksum(g);
+  j = json_of(golden({"verify", g, candidate("cand2.h5"), "--subset", "--json"}), 2);
+  EXPECT_EQ(j["verdict"], "error");
+  EXPECT_TRUE(has(j["error"].get<std::string>(), "bitwise")) << j.dump();
 }
 
 TEST_F(Hostile, BadReaderLimitIsExit2) {
