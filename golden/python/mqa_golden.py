@@ -13,29 +13,36 @@ kernels take, so a torch user can hand them over with torch.from_numpy(...).view
 
 On load, the whole file is checked against its header checksum (files written by mqa-harness and
 by write_candidate carry one), then every array against its own SHA-256 (verify=False skips both).
-Before any data is read, a file is refused (as by the C++ reader, golden/src/h5guard.hpp) when
-it would read outside itself (external or soft links, external storage, virtual datasets,
-filters other than deflate/shuffle/fletcher32) or when a dataset declares more bytes than the
-file holds (deflate: 1032x) or than MQA_CASE_BYTES_LIMIT (default 8 GiB) allows per case.
+Every check of the C++ reader is made, in its order and with its words (mqa_golden_checks.py):
+before any data is read, a file is refused when it would read outside itself (external or soft
+links, external storage, virtual datasets, filters other than deflate/shuffle/fletcher32), when
+an attribute that sizes or indexes something is out of range, or when a dataset declares more
+than its case attributes give, more bytes than the file holds (deflate: 1032x) or than
+MQA_CASE_BYTES_LIMIT (default 8 GiB) allows per case; after, when a dtype, role, shape or
+encoding is not the schema's or an index points where it may not. The file is parsed in a
+contained child process (mqa_golden_contain.py; MQA_READER_CONTAIN=0 reads in-process), so an
+HDF5 crash on a crafted file is a GoldenError naming the file.
 write_candidate writes atomically and durably (temporary file, fsync, rename, directory fsync).
 """
 
 import errno
 import hashlib
 import os
+import sys
 import tempfile
 
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mqa_golden_checks as checks  # noqa: E402
+import mqa_golden_contain as contain  # noqa: E402
+from mqa_golden_checks import GoldenError  # noqa: E402,F401 (the module's error class)
+
 SCHEMA = "mqa-golden"
 SCHEMA_VERSION = 1
 
 _DTYPES = {"uint8": "<u1", "uint16": "<u2", "int32": "<i4", "int64": "<i8", "float32": "<f4"}
-
-
-class GoldenError(Exception):
-    """A file that is not a valid schema-v1 golden/candidate file (message names file/case/dataset)."""
 
 
 def sha256(array):
@@ -47,7 +54,7 @@ def sha256(array):
 
 
 def _str(v):
-    return v.decode() if isinstance(v, bytes) else v
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else v
 
 
 def _attrs(obj):
@@ -227,8 +234,8 @@ def check_file_checksum(path):
         raise GoldenError("%s: damaged file header (user block)" % path) from None
     have_hex, have_n = _hash_after_user_block(path)
     if have_n != want_n:
-        raise GoldenError("%s: file checksum mismatch: %d bytes after the header, it says %d (truncated or extended)"
-                          % (path, have_n, want_n))
+        raise GoldenError("%s: file checksum mismatch: the file has %d bytes, its header says %d (truncated or extended)"
+                          % (path, have_n + USER_BLOCK, want_n + USER_BLOCK))
     if have_hex != want_hex:
         raise GoldenError("%s: file checksum mismatch: the file is corrupt" % path)
     return True
@@ -241,111 +248,73 @@ def _stamp(path):
         f.write(head.ljust(USER_BLOCK, b"\0"))
 
 
-# ---- what is checked before a byte of data is read (the C++ reader: golden/src/h5guard.cpp) ----
-_FILTERS = {1: "deflate", 2: "shuffle", 3: "fletcher32"}  # the schema's; others load plugins
-_DEFLATE_MAX_RATIO = 1032  # zlib's bound on how much one stored byte can expand
-_MAX_RANK = 8
-
-
-def _case_bytes_limit():
-    e = os.environ.get("MQA_CASE_BYTES_LIMIT")
-    if e is None:
-        return 8 << 30
-    try:
-        v = float(e)
-    except ValueError:
-        v = 0
-    if not v > 0:
-        raise GoldenError("MQA_CASE_BYTES_LIMIT = %r: must be a positive number of bytes" % e)
-    return int(min(v, 2 ** 63 - 1))
-
-
-def _where(path, case, dataset):
-    return path + ": " + ("case %r: " % case if case else "") + ("dataset %r: " % dataset if dataset else "")
-
-
+# ---- reading: the checks are mqa_golden_checks' (the C++ reader's, in its order), the
+# containment mqa_golden_contain's ----
 def _check_links(path, group, group_path, case=None):
     """Every link of `group` is a hard link: external and user-defined links read other files, and
     a soft link is a path that may lead through one (schema v1 files hold hard links only)."""
     for name in group:  # names only: iterating does not follow links
-        t = group.id.links.get_info(name.encode()).type
+        t = group.id.links.get_info(name.encode() if isinstance(name, str) else name).type
         if t == h5py.h5l.TYPE_HARD:
             continue
         if t == h5py.h5l.TYPE_SOFT:
-            what = "a soft link to %r" % group.get(name, getlink=True).path
+            what = "a soft link to %r" % _str(group.get(name, getlink=True).path)
         elif t == h5py.h5l.TYPE_EXTERNAL:
             link = group.get(name, getlink=True)
-            what = "an external link to %r object %r" % (link.filename, link.path)
+            what = "an external link to %r object %r" % (_str(link.filename), _str(link.path))
         else:
             what = "a user-defined link (type %d)" % t
         raise GoldenError("%slink %r in %s is %s: refused (schema v1 files hold hard links only; a link may lead "
-                          "the reader into another file)" % (_where(path, case, name if case else None), name,
+                          "the reader into another file)" % (checks.where(path, case, name if case else None), name,
                                                              group_path, what))
 
 
-def _check_dataset(path, case, name, ds, file_bytes, case_bytes):
-    """Storage inside the file and declared size within the file and the budget; returns the
-    case's declared bytes so far."""
-    w = _where(path, case, name)
-    dcpl = ds.id.get_create_plist()
-    if dcpl.get_layout() == h5py.h5d.VIRTUAL:
-        raise GoldenError(w + "is a virtual dataset (its data is mapped from other datasets or files): refused, the "
-                          "reader reads only the file it is given")
-    n = dcpl.get_external_count()
-    if n:
-        raise GoldenError(w + "is stored in the external file %r (HDF5 external storage, %d file(s)): refused, the "
-                          "reader reads only the file it is given" % (_str(dcpl.get_external(0)[0]), n))
-    deflates = 0
-    for i in range(dcpl.get_nfilters()):
-        code, _, _, fname = dcpl.get_filter(i)
-        deflates += code == 1
-        if code not in _FILTERS or deflates > 1:
-            raise GoldenError(w + "uses HDF5 filter %d (%r): refused (schema v1 datasets use deflate once, shuffle and "
-                              "fletcher32 only)" % (code, _str(fname)))
-    space = ds.id.get_space()
-    if space.get_simple_extent_type() not in (h5py.h5s.SIMPLE, h5py.h5s.SCALAR):
-        raise GoldenError(w + "has a null or unknown dataspace (no array to read)")
-    shape = space.shape
-    if len(shape) > _MAX_RANK:
-        raise GoldenError(w + "declares rank %d (at most 8)" % len(shape))
-    nbytes = int(np.prod(shape, dtype=object)) * ds.dtype.itemsize  # Python ints: no overflow
-    budget = _case_bytes_limit()
-    case_bytes += nbytes
-    if nbytes > budget or case_bytes > budget:
-        raise GoldenError(w + "declares shape %s (%d bytes; %d for the case so far), more than MQA_CASE_BYTES_LIMIT = "
-                          "%d bytes a case may hold" % (list(shape), nbytes, case_bytes, budget))
-    stored = ds.id.get_storage_size()
-    if stored > file_bytes:
-        raise GoldenError(w + "claims %d bytes of storage, more than the whole file holds (%d bytes)" %
-                          (stored, file_bytes))
-    if nbytes > stored * (_DEFLATE_MAX_RATIO if deflates else 1):
-        raise GoldenError(w + "declares shape %s (%d bytes) but stores %d bytes%s: the rest would be HDF5's fill "
-                          "value, or the dataspace is forged" %
-                          (list(shape), nbytes, stored, " deflated (at most 1032x that)" if deflates else ""))
-    return case_bytes
-
-
-def _check_root(path, f, kind):
-    a = _attrs(f)
-    if a.get("schema") != SCHEMA:
-        raise GoldenError("%s: attribute schema = %r, expected %r" % (path, a.get("schema"), SCHEMA))
-    if a.get("schema_version") != SCHEMA_VERSION:
-        raise GoldenError("%s: schema_version %r is not supported (this reader knows %d)" %
-                          (path, a.get("schema_version"), SCHEMA_VERSION))
-    if kind is not None and a.get("kind") != kind:
-        raise GoldenError("%s: kind = %r, expected %r" % (path, a.get("kind"), kind))
+def _check_root(path, f):
+    """The root attributes, as the C++ reader checks them; returns the file's kind."""
+    w = path + ": "
+    schema = checks.get_str(f, "schema", True, w)
+    if schema != SCHEMA:
+        raise GoldenError("%s: attribute schema = %r, expected %r" % (path, schema, SCHEMA))
+    version = checks.get_i32(f, "schema_version", True, w)
+    if version != SCHEMA_VERSION:
+        raise GoldenError("%s: schema_version %d is not supported (this reader knows %d)" % (path, version, SCHEMA_VERSION))
+    kind = checks.get_str(f, "kind", True, w)
+    if kind not in ("golden", "candidate", "input"):
+        raise GoldenError("%s: attribute kind = '%s', expected golden, candidate or input" % (path, kind))
+    checks.get_str(f, "generator", kind != "candidate", w)
+    checks.get_str(f, "generator_version", kind != "candidate", w)
+    algo = checks.get_str(f, "checksum_algorithm", False, w, "sha256")
+    if algo != "sha256":
+        raise GoldenError("%s: checksum_algorithm '%s' is not supported (expected sha256)" % (path, algo))
     if "cases" not in f:
         raise GoldenError("%s: group /cases missing" % path)
-    return a
+    return kind
 
 
-def load(path, verify=True, kind="golden", unchecked=False):
-    """All cases of a file as {name: Case}, in file order. Raises GoldenError on a bad file.
-    kind: "golden", "candidate", "input" (what `mqa-harness fuzz --kernel exec:...` hands a
-    program: the inputs of a case, no expected output), or None for any.
-    The integrity gate, as in the C++ reader: with verify, a file without the header or a dataset
-    without its sha256 is refused; unchecked=True (the CLI's --unchecked) lets them through and
-    still verifies the checksums that are there."""
+def _read_dataset(path, name, dname, ds, file_kind, info, verify, unchecked, file_bytes, case_bytes):
+    """One dataset, checked before its data is read (h5guard.cpp) and after (its sha256)."""
+    w = checks.where(path, name, dname)
+    deflated = checks.check_storage(ds, w)
+    checks.check_dtype(ds, dname, w)
+    bound = None if file_kind == "candidate" else checks.bound_from_attributes(dname, info)
+    case_bytes = checks.check_declared_size(ds, bound, deflated, file_bytes, case_bytes, w)
+    arr = ds[()]
+    required = file_kind != "candidate"
+    role = checks.get_str(ds, "role", required, w, "output")
+    if role not in ("input", "output", "meta"):
+        raise GoldenError(w + "attribute role = '%s': expected input, output or meta" % role)
+    norm = {"role": role, "encoding": checks.get_str(ds, "encoding", False, w),
+            "compare": checks.get_str(ds, "compare", False, w)}
+    want = checks.get_str(ds, "sha256", required, w)
+    if verify and not want and not unchecked:  # an empty checksum must not turn the check off
+        raise GoldenError(w + "attribute sha256 missing or empty: every dataset carries its checksum "
+                          "(unchecked=True reads it anyway)")
+    if verify and want and sha256(arr) != want:
+        raise GoldenError(w + "checksum mismatch: stored sha256 %s, data hashes to %s" % (want, sha256(arr)))
+    return arr, norm, case_bytes
+
+
+def _load_here(path, verify, kind, unchecked):
     if verify:
         try:
             has_header = check_file_checksum(path)
@@ -354,39 +323,65 @@ def load(path, verify=True, kind="golden", unchecked=False):
         if not has_header and not unchecked:
             raise GoldenError("%s: no file header ('MQA-GOLDEN-FILE 1' and the file's sha256 in the first 512 bytes): "
                               "refused, as a damaged or foreign file; unchecked=True reads it anyway" % path)
+    file_bytes = os.path.getsize(path)
+    contain.reading_file(path)  # contained: the test hook fires here
     try:
         f = h5py.File(path, "r")
     except OSError as e:
-        raise GoldenError("%s: cannot open as HDF5 (%s)" % (path, e)) from None
-    file_bytes = os.path.getsize(path)
+        raise GoldenError("%s: not an HDF5 file, or a damaged one (%s)" % (path, e)) from None
     with f:
         _check_links(path, f, "/")
-        _check_root(path, f, kind)
+        file_kind = _check_root(path, f)
+        if kind is not None and file_kind != kind:
+            raise GoldenError("%s: kind = %r, expected %r" % (path, file_kind, kind))
         _check_links(path, f["cases"], "/cases")
         cases = {}
         for name in f["cases"]:
             g = f["cases"][name]
             if not isinstance(g, h5py.Group):
-                raise GoldenError("%s: case %r: not a group" % (path, name))
-            _check_links(path, g, "/cases/" + name, case=name)
-            arrays, meta, case_bytes = {}, {}, 0
+                raise GoldenError(checks.where(path, name) + "not a group")
+            _check_links(path, g, "/cases/" + _str(name), case=name)
+            info = checks.read_info(g, file_kind != "candidate", checks.where(path, name))
+            if file_kind != "candidate":  # before a dataset is opened: the attributes bound the shapes
+                checks.check_case_attributes(info, checks.where(path, name))
+            arrays, meta, norm, case_bytes = {}, {}, {}, 0
             for dname in g:
                 ds = g[dname]
                 if not isinstance(ds, h5py.Dataset):
-                    raise GoldenError("%s: case %r: dataset %r: not a dataset" % (path, name, dname))
-                case_bytes = _check_dataset(path, name, dname, ds, file_bytes, case_bytes)
-                arr = ds[()]
-                if arr.dtype.str.lstrip("<>|=") not in [d.lstrip("<>|=") for d in _DTYPES.values()]:
-                    raise GoldenError("%s: case %r: dataset %r: unsupported dtype %s" % (path, name, dname, arr.dtype))
-                m = _attrs(ds)
-                want = m.get("sha256")
-                if verify and not want and not unchecked:  # an empty checksum must not turn the check off
-                    raise GoldenError("%s: case %r: dataset %r: attribute sha256 missing or empty" % (path, name, dname))
-                if verify and want and sha256(arr) != want:
-                    raise GoldenError("%s: case %r: dataset %r: checksum mismatch" % (path, name, dname))
-                arrays[dname], meta[dname] = arr, m
+                    raise GoldenError(checks.where(path, name, dname) + "not a dataset")
+                arrays[dname], norm[dname], case_bytes = _read_dataset(
+                    path, name, dname, ds, file_kind, info, verify, unchecked, file_bytes, case_bytes)
+                meta[dname] = _attrs(ds)
+            checks.validate_case(path, name, info, arrays, norm, file_kind)
             cases[name] = Case(name, _attrs(g), arrays, meta)
         return cases
+
+
+def _load_guarded(path, verify, kind, unchecked):
+    """_load_here with what h5py raises on a damaged file turned into a GoldenError naming it."""
+    try:
+        return _load_here(path, verify, kind, unchecked)
+    except GoldenError:
+        raise
+    except MemoryError:
+        raise GoldenError("%s: out of memory while reading: a malformed file%s" % (path, contain.memory_note())) from None
+    except Exception as e:  # h5py's OSError, KeyError, ValueError... on crafted content
+        raise GoldenError("%s: HDF5 read failed (truncated or corrupt file?): %s: %s" % (path, type(e).__name__, e)) from None
+
+
+def load(path, verify=True, kind="golden", unchecked=False):
+    """All cases of a file as {name: Case}, in file order. Raises GoldenError on a bad file.
+    kind: "golden", "candidate", "input" (what `mqa-harness fuzz --kernel exec:...` hands a
+    program: the inputs of a case, no expected output), or None for any.
+    The integrity gate, as in the C++ reader: with verify, a file without the header or a dataset
+    without its sha256 is refused; unchecked=True (the CLI's --unchecked) lets them through and
+    still verifies the checksums that are there. Every check of the C++ reader is made, in its
+    order (mqa_golden_checks), and the file is parsed in a contained child process
+    (mqa_golden_contain; MQA_READER_CONTAIN=0 parses in-process)."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise GoldenError("%s: %s" % (path, "does not exist" if not os.path.exists(path) else "is not a regular file"))
+    return contain.run("mqa_golden.load", path, lambda: _load_guarded(path, verify, kind, unchecked), GoldenError)
 
 
 # ---- safe writes (the C++ writer: golden/src/safe_write.hpp) ----

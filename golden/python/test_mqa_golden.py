@@ -411,6 +411,66 @@ class HostileFiles(unittest.TestCase):
         self.assertEqual(rc, 2, text)
         self.assertIn("golden verify: reading %s crashed inside the HDF5 library (signal 11" % self.good, text)
 
+    # ---- the Python reader runs contained too (mqa_golden_contain) ----
+    def load_with(self, env, path=None):
+        """mg.load(path) under `env`: its GoldenError's text, or None when it loads."""
+        saved = dict(os.environ)
+        os.environ.update(env)
+        try:
+            mg.load(path or self.good, kind="candidate")
+            return None
+        except mg.GoldenError as e:
+            return str(e)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    def test_python_reader_crash_is_an_error_naming_the_file(self):
+        # h5py dying inside HDF5 on a crafted file kills the child, not this interpreter.
+        for fault, sig in (("segv", "signal 11"), ("abort", "signal 6")):
+            with self.subTest(fault):
+                text = self.load_with({"MQA_TEST_READER_FAULT": fault + ":good_cand"})
+                self.assertIn("mqa_golden.load: reading %s crashed inside the HDF5 library (%s" % (self.good, sig), text)
+                self.assertIn("the file is malformed", text)
+        self.assertIsNone(self.load_with({"MQA_TEST_READER_FAULT": "segv:other_file"}))
+        # in-process (MQA_READER_CONTAIN=0) the hook is not honoured: no child to crash
+        self.assertIsNone(self.load_with({"MQA_TEST_READER_FAULT": "segv", "MQA_READER_CONTAIN": "0"}))
+
+    def test_python_reader_loops_end_at_the_wall_clock_or_the_cpu_limit(self):
+        for fault, env, want in (
+                ("hang", {"MQA_READER_TIMEOUT": "1", "MQA_READER_CPU": "30"}, "took more than 1 s (MQA_READER_TIMEOUT)"),
+                ("spin", {"MQA_READER_TIMEOUT": "30", "MQA_READER_CPU": "1"},
+                 "used more than 1 s of CPU time (RLIMIT_CPU, MQA_READER_CPU)")):
+            with self.subTest(fault):
+                t0 = time.monotonic()
+                text = self.load_with(dict(env, MQA_TEST_READER_FAULT=fault))
+                self.assertLess(time.monotonic() - t0, 25.0)  # the 30 s limit was not what stopped it
+                self.assertIn("mqa_golden.load: reading %s %s" % (self.good, want), text)
+
+    def test_python_reader_allocation_storm_is_an_error(self):
+        text = self.load_with({"MQA_TEST_READER_FAULT": "alloc", "MQA_READER_MEMORY": "256M"})
+        self.assertIn("%s: out of memory while reading: a malformed file (the reader may add 268435456 bytes" % self.good,
+                      text)
+
+    def test_python_reader_results_and_errors_cross_the_process_boundary(self):
+        # the cases come back whole (bits and attributes), and a GoldenError raised in the child
+        # is raised here with its text; a bad limit is an error naming the variable
+        inside, outside = mg.load(self.smoke), None
+        saved = dict(os.environ)
+        os.environ["MQA_READER_CONTAIN"] = "0"
+        try:
+            outside = mg.load(self.smoke)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        self.assertEqual(sorted(inside), sorted(outside))
+        for name in inside:
+            self.assertEqual(inside[name].attrs, outside[name].attrs)
+            for d, a in outside[name].arrays.items():
+                self.assertTrue(np.array_equal(inside[name][d].view(np.uint8), a.view(np.uint8)), (name, d))
+        self.assertIn("more than MQA_CASE_BYTES_LIMIT = 1000", self.load_with({"MQA_CASE_BYTES_LIMIT": "1000"}))
+        self.assertIn("mqa_golden.load: MQA_READER_TIMEOUT = 'soon'", self.load_with({"MQA_READER_TIMEOUT": "soon"}))
+
     # ---- safe writes ----
     def dead_pid(self):
         p = subprocess.Popen(["true"])
