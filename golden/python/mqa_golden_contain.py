@@ -126,9 +126,10 @@ def _child(fd, seconds, cpu, memory, body):
     except Exception as e:  # an exception that cannot be pickled: its text
         data = pickle.dumps(("error", RuntimeError("%s: %s" % (type(result[1]).__name__, result[1]))))
         del e
-    view = memoryview(len(data).to_bytes(8, "little") + data)
-    while len(view):
-        view = view[os.write(fd, view):]
+    for part in (len(data).to_bytes(8, "little"), data):  # no concatenated copy of a large result
+        view = memoryview(part)
+        while len(view):
+            view = view[os.write(fd, view):]
 
 
 def _what_happened(status, killed, seconds, cpu):
@@ -192,7 +193,7 @@ def run(command, path, body, error):
     _, status = os.waitpid(pid, 0)
     n = int.from_bytes(buf[:8], "little") if len(buf) >= 8 else -1
     if not killed and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and n == len(buf) - 8:
-        kind, value = pickle.loads(bytes(buf[8:]))
+        kind, value = pickle.loads(memoryview(buf)[8:])  # no copy of a large result
         if kind == "ok":
             return value
         raise value
