@@ -53,7 +53,8 @@ void check_case_attributes(const CaseInfo& i, const std::string& file, const std
     bad("page_stride", i.page_stride,
         "smaller than one page, page_size * (head_dim + 4 * head_dim / quant_block) = " +
             (natural ? str(*natural) : std::string("(overflows int64)")) + " bytes");
-  if (i.page_stride % 4 != 0) bad("page_stride", i.page_stride, "must be a multiple of 4 (the fp32 scales stay aligned)");
+  if (i.page_stride % 4 != 0)
+    bad("page_stride", i.page_stride, "must be a multiple of 4 (the fp32 scales stay aligned)");
   if (i.num_pages < 0 || i.num_pages > kMaxPages)
     bad("num_pages", i.num_pages, "must be in [0, 2^31 - 1] (block-table entries are int32)");
   const std::optional<int64_t> pool = checked_mul(i.num_pages, i.page_stride);
@@ -76,8 +77,7 @@ void check_case_attributes(const CaseInfo& i, const std::string& file, const std
   if (logits && (i.rows < 0 || i.rows > kMaxCaseRows)) bad("rows", i.rows, "must be in [0, 2^20] (logits rows)");
   if (!logits && i.rows != 0) bad("rows", i.rows, "must be 0" + none);
   if (logits) {
-    if (i.logits_cols < 0 || i.logits_cols > kInt32Max)
-      bad("logits_cols", i.logits_cols, "must be in [0, 2^31 - 1]");
+    if (i.logits_cols < 0 || i.logits_cols > kInt32Max) bad("logits_cols", i.logits_cols, "must be in [0, 2^31 - 1]");
     if (i.logits_row_stride < i.logits_cols || i.logits_row_stride > kInt32Max)
       bad("logits_row_stride", i.logits_row_stride, "must be in [logits_cols = " + str(i.logits_cols) + ", 2^31 - 1]");
     if (i.topk < 1) bad("topk", i.topk, "must be >= 1");
@@ -97,8 +97,8 @@ void check_case_values(const Case& c, const std::string& file) {
   const auto ids = c.at("page_ids", file).view<int64_t>();
   for (size_t p = 0; p < ids.size(); ++p)
     if (ids[p] < 0 || ids[p] >= i.num_pages)
-      fail("page_ids", at1("page_ids", int64_t(p)) + " = " + str(ids[p]) + ": outside [0, num_pages = " +
-                           str(i.num_pages) + ")");
+      fail("page_ids",
+           at1("page_ids", int64_t(p)) + " = " + str(ids[p]) + ": outside [0, num_pages = " + str(i.num_pages) + ")");
   std::vector<int64_t> sorted(ids.begin(), ids.end());
   std::sort(sorted.begin(), sorted.end());
   if (auto d = std::adjacent_find(sorted.begin(), sorted.end()); d != sorted.end())
@@ -163,7 +163,8 @@ void check_case_values(const Case& c, const std::string& file) {
     for (int64_t r = 0; r < i.rows; ++r) {
       const int64_t s = ks[size_t(r)], e = ke[size_t(r)];
       if (s < 0) fail("ks", at1("ks", r) + " = " + str(s) + ": negative");
-      if (e > i.logits_cols) fail("ke", at1("ke", r) + " = " + str(e) + ": beyond N = logits_cols = " + str(i.logits_cols));
+      if (e > i.logits_cols)
+        fail("ke", at1("ke", r) + " = " + str(e) + ": beyond N = logits_cols = " + str(i.logits_cols));
       if (s > e) fail("ks", at1("ks", r) + " = " + str(s) + ": greater than " + at1("ke", r) + " = " + str(e));
     }
   }
@@ -174,9 +175,9 @@ void check_case_values(const Case& c, const std::string& file) {
   for (int64_t r = 0; r < i.rows; ++r) {
     const int64_t vb = rg[size_t(3 * r)], ve = rg[size_t(3 * r + 1)], fe = rg[size_t(3 * r + 2)];
     if (!(0 <= vb && vb <= ve && ve <= fe && fe <= i.logits_cols))
-      fail("logits_regions", "row " + str(r) + " = (" + str(vb) + ", " + str(ve) + ", " + str(fe) +
-                                 "): expected 0 <= valid_begin <= valid_end <= future_end <= logits_cols = " +
-                                 str(i.logits_cols));
+      fail("logits_regions",
+           "row " + str(r) + " = (" + str(vb) + ", " + str(ve) + ", " + str(fe) +
+               "): expected 0 <= valid_begin <= valid_end <= future_end <= logits_cols = " + str(i.logits_cols));
   }
   auto tk = c.data.find("topk");
   if (tk == c.data.end()) return;

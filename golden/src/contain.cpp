@@ -179,7 +179,8 @@ std::multimap<char, std::string> parse_records(const std::string& buf) {
 }
 
 std::string what_happened(int status, bool killed_by_us, const Limits& l) {
-  const std::string why = "; the file is malformed (HDF5 loops on some damaged metadata) or larger than the limit allows";
+  const std::string why =
+      "; the file is malformed (HDF5 loops on some damaged metadata) or larger than the limit allows";
   const std::string wall = "took more than " + std::to_string(l.seconds) + " s (MQA_READER_TIMEOUT)" + why;
   if (killed_by_us) return wall;
   if (WIFSIGNALED(status)) {

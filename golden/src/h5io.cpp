@@ -9,11 +9,11 @@
 #include <filesystem>
 #include <optional>
 
-#include "mqa/validate.hpp"
 #include "case_ranges.hpp"
 #include "contain.hpp"
 #include "golden_schema.hpp"
 #include "h5guard.hpp"
+#include "mqa/validate.hpp"
 #include "read_candidate.hpp"
 #include "safe_write.hpp"
 
@@ -137,7 +137,8 @@ bool get_bool(const H5::H5Object& o, const char* name, bool required, const Wher
 
 int32_t get_i32(const H5::H5Object& o, const char* name, bool required, const Where& w) {
   const int64_t v = get_int(o, name, required, w);
-  if (v < INT32_MIN || v > INT32_MAX) w.fail(std::string("attribute ") + name + " = " + std::to_string(v) + ": out of int32 range");
+  if (v < INT32_MIN || v > INT32_MAX)
+    w.fail(std::string("attribute ") + name + " = " + std::to_string(v) + ": out of int32 range");
   return int32_t(v);
 }
 

@@ -245,7 +245,8 @@ TEST_F(GoldenIo, ShapeInconsistentWithAttributes) {
     validate_case(c, FileKind::golden, "x.h5");
     FAIL();
   } catch (const GoldenError& e) {
-    EXPECT_NE(std::string(e.what()).find("dataset 'k_source': shape [61, 32], expected [*, 16]"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("dataset 'k_source': shape [61, 32], expected [*, 16]"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -75,9 +75,7 @@ class Ranges : public ::testing::Test {
   std::string smoke, paged, ragged, gather;
 };
 
-TEST_F(Ranges, TheStoredGoldenPassesAsItIs) {
-  EXPECT_EQ(golden({"inspect", smoke}).rc, 0);
-}
+TEST_F(Ranges, TheStoredGoldenPassesAsItIs) { EXPECT_EQ(golden({"inspect", smoke}).rc, 0); }
 
 struct AttrCase {
   const char* op;  // "paged", "ragged" or "gather": which case is edited
