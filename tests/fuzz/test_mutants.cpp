@@ -129,6 +129,7 @@ fuzz::CampaignOptions deployed_campaign(const std::string& kernel, uint64_t seed
   o.gen.max_tokens = 8192;
   o.gen.max_heads = 16;
   o.gen.wide_logits_percent = wide ? o.gen.wide_logits_percent : 0;
+  o.case_timeout_s = 300;  // a hang guard only: batch-256 cases under ASan or a loaded machine take tens of seconds
   if (wide) {  // each wide case allocates GBs: paged only, one run, no shrinking (its candidates are as big)
     o.gen.ops = {CaseOp::paged_logits};
     o.run.repeat = 1;
