@@ -93,10 +93,10 @@ std::string write_gather_case(PageLayoutKind kind, int32_t B, int32_t D, int32_t
   std::vector<int64_t> slots(static_cast<size_t>(L));
   for (int32_t s = 0; s < L; ++s) slots[size_t(s)] = int64_t(table[size_t(s / B)]) * B + s % B;
   const std::vector<float> k = bf16_values(int64_t(L) * D, seed, 8.0f);
-  quantize_and_cache(k, slots, {}, cache);
+  quantize_and_cache(k, slots, {}, cache.ref());
   const int32_t lens[] = {L};
   const BlockTableView view{table.data(), 1, int32_t(table.size()), int64_t(table.size())};
-  const Gathered g = gather_k_cache(cache, view, lens);
+  const Gathered g = gather_k_cache(cache.view(), view, lens);
   std::vector<uint8_t> codes(static_cast<size_t>(D));
   float sc;
   for (int32_t r = 0; r < L; ++r) {
@@ -124,7 +124,7 @@ std::string logits_case(PageLayoutKind kind, int32_t B, int32_t next_n, int32_t 
   for (size_t i = 0; i < table.size(); ++i) table[i] = int32_t(table.size() - 1 - i);
   std::vector<int64_t> slots(size_t(num_pages * B));
   for (size_t i = 0; i < slots.size(); ++i) slots[i] = int64_t(i);
-  quantize_and_cache(bf16_values(int64_t(slots.size()) * D, seed, 4.0f), slots, {}, cache);
+  quantize_and_cache(bf16_values(int64_t(slots.size()) * D, seed, 4.0f), slots, {}, cache.ref());
   const CounterRng rng{seed};
   std::vector<uint8_t> q(size_t(batch) * next_n * H * D);
   for (size_t i = 0; i < q.size(); ++i) {

@@ -240,7 +240,7 @@ void plant_in_cache(CaseTensors& t, const BlockTableView& compact) {
       }
     for (size_t i = 0; i < unread.size(); ++i) unread[i] = t.slots_compact[i] >= 0 && !read.count(t.slots_compact[i]);
   }
-  plant_cache_specials(d, t.slots_compact, unread, t.cache);
+  plant_cache_specials(d, t.slots_compact, unread, t.cache.ref());
   t.cache_from_source = false;
   t.k_bits16.clear();
   const int64_t D = d.head_dim;
@@ -253,7 +253,7 @@ void plant_in_cache(CaseTensors& t, const BlockTableView& compact) {
       t.k[i * size_t(D) + size_t(j)] = fp8_decode(t.cache.value_code(p, s, j), d.encoding) * t.cache.scale(p, s, j / d.quant_block);
   }
   const std::vector<int32_t>& glens = d.op == CaseOp::paged_logits ? t.written : t.lens;
-  t.gathered = gather_k_cache(t.cache, compact, glens);
+  t.gathered = gather_k_cache(t.cache.view(), compact, glens);
   if (d.op == CaseOp::ragged_logits && t.gathered.rows > 0)
     std::memcpy(t.kscale.data(), t.gathered.scales.data(), size_t(t.gathered.rows) * 4);
 }
@@ -366,7 +366,7 @@ CaseTensors materialize(const CaseDescriptor& din, bool expected) {
   const QuantParams qp{d.quant, d.encoding, d.ue8m0};
   if (t.cache_from_source) {
     fill_k_source(d, T, t.k);
-    quantize_and_cache(t.k, t.slots_compact, qp, t.cache);
+    quantize_and_cache(t.k, t.slots_compact, qp, t.cache.ref());
   } else {  // friendly / exact_dot: small-integer codes and their scales stored directly; the source
             // is their exact dequantised value (a caller re-quantising it gets other codes)
     t.k.assign(size_t(T * D), 0.0f);
@@ -390,7 +390,7 @@ CaseTensors materialize(const CaseDescriptor& din, bool expected) {
 
   // ---- gather (gather's expected output; ragged's k) ---------------------------------------
   const std::vector<int32_t>& glens = d.op == CaseOp::paged_logits ? t.written : t.lens;
-  t.gathered = gather_k_cache(t.cache, compact, glens);
+  t.gathered = gather_k_cache(t.cache.view(), compact, glens);
 
   // ---- logits inputs -----------------------------------------------------------------------
   if (d.op == CaseOp::paged_logits) {

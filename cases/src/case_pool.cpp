@@ -62,41 +62,49 @@ std::vector<uint8_t> CaseTensors::compact_pages(const PoolBuffer& buf) const {
   return out;
 }
 
-PagedLogitsProblem CaseTensors::paged_problem() const {
-  PagedLogitsProblem p;
+// (Positional, in declaration order: the fields of CaseBuffers, PagedLogitsProblem and
+// RaggedLogitsProblem as case.hpp and logits.hpp list them.)
+CaseBuffers CaseTensors::host_buffers(const uint8_t* pool_bytes) const {
+  return CaseBuffers{pool_bytes,    block_table.data(), lens.data(), q.data(), weights.data(), gathered.values.data(),
+                     kscale.data(), ks.data(),          ke.data()};
+}
+
+PagedLogitsProblem CaseTensors::paged_problem(const CaseBuffers& b) const {
+  const CaseDescriptor& d = desc;
+  const BlockTableView table{b.table, batch, d.max_blocks, table_row_stride};
+  return PagedLogitsProblem{pool,           b.pool,    d.encoding, b.q,       batch, d.next_n,
+                            d.heads,        b.weights, b.lens,     d.lens_2d, table, d.max_context_len,
+                            d.clean_logits, d.profile};
+}
+
+PagedLogitsProblem CaseTensors::paged_problem() const {  // the same on the compact pool
+  CaseBuffers b = host_buffers(cache.bytes.data());
+  b.table = block_table_compact.data();
+  PagedLogitsProblem p = paged_problem(b);
   p.cache = cache.layout;
-  p.cache_bytes = cache.bytes.data();
-  p.encoding = desc.encoding;
-  p.q = q.data();
-  p.batch = batch;
-  p.next_n = desc.next_n;
-  p.heads = desc.heads;
-  p.weights = weights.data();
-  p.context_lens = lens.data();
-  p.lens_2d = desc.lens_2d;
-  p.table = BlockTableView{block_table_compact.data(), batch, desc.max_blocks, table_row_stride};
-  p.max_context_len = desc.max_context_len;
-  p.clean_logits = desc.clean_logits;
-  p.profile = desc.profile;
   return p;
 }
 
-RaggedLogitsProblem CaseTensors::ragged_problem() const {
-  RaggedLogitsProblem p;
-  p.encoding = desc.encoding;
-  p.q = q.data();
-  p.M = desc.M;
-  p.heads = desc.heads;
-  p.head_dim = desc.head_dim;
-  p.k = gathered.values.data();
-  p.kscale = kscale.data();
-  p.N = int32_t(gathered.rows);
-  p.weights = weights.data();
-  p.ks = ks.data();
-  p.ke = ke.data();
-  p.clean_logits = desc.clean_logits;
-  p.profile = desc.profile;
-  return p;
+RaggedLogitsProblem CaseTensors::ragged_problem(const CaseBuffers& b) const {
+  const CaseDescriptor& d = desc;
+  return RaggedLogitsProblem{d.encoding, b.q,  d.M,  d.heads,        d.head_dim, b.k, b.kscale, int32_t(gathered.rows),
+                             b.weights,  b.ks, b.ke, d.clean_logits, d.profile};
+}
+
+RaggedLogitsProblem CaseTensors::ragged_problem() const { return ragged_problem(host_buffers(nullptr)); }
+
+QuantCacheProblem CaseTensors::quant_problem(PoolBuffer& pool_buf) const {
+  return QuantCacheProblem{.cache = KCacheRef{pool, pool_buf.data(), pool_buf.size()},
+                           .k = k,
+                           .slots = slots,
+                           .params = QuantParams{desc.quant, desc.encoding, desc.ue8m0}};
+}
+
+GatherProblem CaseTensors::gather_problem(const PoolBuffer& pool_buf) const {
+  return GatherProblem{.cache = KCacheView{pool, pool_buf.data(), pool_buf.size()},
+                       .encoding = desc.encoding,
+                       .table = BlockTableView{block_table.data(), batch, desc.max_blocks, table_row_stride},
+                       .lens = lens};
 }
 
 void compute_expected_logits(CaseTensors& t, bool naive) {

@@ -116,7 +116,7 @@ void plant_odd_weights(const CaseDescriptor& d, int64_t rows, std::vector<float>
 }
 
 void plant_cache_specials(const CaseDescriptor& d, std::span<const int64_t> slots, const std::vector<char>& unread,
-                          KCache& cache) {
+                          KCacheRef cache) {
   const CounterRng rng{d.seed};
   const PagedCacheLayout& l = cache.layout;
   const bool any_scale = d.op == CaseOp::gather;  // gather copies bytes: every scale is defined

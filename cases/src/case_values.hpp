@@ -59,7 +59,7 @@ void plant_odd_weights(const CaseDescriptor& d, int64_t rows, std::vector<float>
 // `unread[i]` says that no row reads compact slot slots[i]: only there (and in every slot of a
 // gather case) may a scale be NaN or infinite.
 void plant_cache_specials(const CaseDescriptor& d, std::span<const int64_t> slots, const std::vector<char>& unread,
-                          KCache& cache);
+                          KCacheRef cache);
 
 // Friendly cache content of token i: codes of integers in [-4, 4], scales 2^-4 .. 2^0.
 void friendly_token(const CaseDescriptor& d, int64_t token, uint8_t* codes, float* scales);

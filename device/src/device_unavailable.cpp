@@ -14,14 +14,8 @@ bool fast_path_compiled() { return false; }
 bool fast_path_fits(int32_t, int32_t) { return false; }
 std::string chosen_logits_kernel(LogitsPath, int32_t, int32_t, bool) { throw DeviceError(kWhy); }
 
-void quantize_and_cache(const PagedCacheLayout&, uint8_t*, std::span<const float>, std::span<const int64_t>,
-                        const QuantParams&) {
-  throw DeviceError(kWhy);
-}
-void gather_k_cache(const PagedCacheLayout&, const uint8_t*, const BlockTableView&, std::span<const int32_t>, uint8_t*,
-                    uint8_t*) {
-  throw DeviceError(kWhy);
-}
+void quantize_and_cache(const QuantCacheProblem&) { throw DeviceError(kWhy); }
+void gather_k_cache(const GatherProblem&, uint8_t*, uint8_t*) { throw DeviceError(kWhy); }
 void paged_mqa_logits(const PagedLogitsProblem&, float*, int64_t, LogitsPath) { throw DeviceError(kWhy); }
 void ragged_mqa_logits(const RaggedLogitsProblem&, float*, int64_t, LogitsPath) { throw DeviceError(kWhy); }
 

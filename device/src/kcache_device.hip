@@ -77,8 +77,9 @@ std::vector<int64_t> last_writer_slots(std::span<const int64_t> slots) {
 }
 
 // The same checks, fields and messages as the reference's quantize_and_cache.
-void validate_quantize(const PagedCacheLayout& l, std::span<const float> k, std::span<const int64_t> slots) {
-  validate_cache(l);
+void validate_quantize(KCacheView cache, std::span<const float> k, std::span<const int64_t> slots) {
+  const PagedCacheLayout& l = cache.layout;
+  validate_cache(l, cache.size);
   const int64_t T = int64_t(slots.size()), D = l.page.head_dim;
   if (int64_t(k.size()) != T * D)
     reject("k.size", k.size(), "expected slots.size * head_dim = " + std::to_string(T * D));
@@ -100,11 +101,15 @@ void validate_quantize(const PagedCacheLayout& l, std::span<const float> k, std:
 
 }  // namespace
 
-void quantize_and_cache(const PagedCacheLayout& layout, uint8_t* cache_bytes, std::span<const float> k,
-                        std::span<const int64_t> slots, const QuantParams& p) {
+void quantize_and_cache(const QuantCacheProblem& q) {
+  const PagedCacheLayout& layout = q.cache.layout;
+  const QuantParams& p = q.params;
+  const std::span<const float> k = q.k;
+  const std::span<const int64_t> slots = q.slots;
+  uint8_t* const cache_bytes = q.cache.bytes;
   const std::string why = unsupported_quant(p.variant);
   if (!why.empty()) throw DeviceError("unsupported: " + why);
-  validate_quantize(layout, k, slots);
+  validate_quantize(q.cache, k, slots);
   detail::require_device();
   const int64_t T = int64_t(slots.size());
   if (T == 0) return;
@@ -119,9 +124,12 @@ void quantize_and_cache(const PagedCacheLayout& layout, uint8_t* cache_bytes, st
   cache.download(cache_bytes, size_t(layout.total_bytes()));
 }
 
-void gather_k_cache(const PagedCacheLayout& layout, const uint8_t* cache_bytes, const BlockTableView& table,
-                    std::span<const int32_t> lens, uint8_t* values_out, uint8_t* scales_out) {
-  validate_cache(layout);
+void gather_k_cache(const GatherProblem& g, uint8_t* values_out, uint8_t* scales_out) {
+  const PagedCacheLayout& layout = g.cache.layout;
+  const uint8_t* const cache_bytes = g.cache.bytes;
+  const BlockTableView& table = g.table;
+  const std::span<const int32_t> lens = g.lens;
+  validate_cache(layout, g.cache.size);
   validate_table_for_lengths(table, lens, layout.page.page_size, layout.num_pages, "lens");
   detail::require_device();
   std::vector<int64_t> row_begin(lens.size() + 1, 0);

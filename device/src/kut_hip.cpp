@@ -44,11 +44,7 @@ mqa_status hip_quant_cache(void*, const mqa_quant_cache_args* a, char* msg, size
     s.quant_variant = a->quant_variant;
     s.ue8m0 = a->ue8m0;
     if (const mqa_status st = refuse_if(s, msg, len); st != MQA_OK) return st;
-    const PagedCacheLayout l = kut::cache_layout(a->cache);
-    if (a->num_tokens < 0) reject("num_tokens", a->num_tokens, "must be >= 0");
-    const QuantParams p{kut::quant_variant(a->quant_variant), kut::encoding(a->cache.encoding), a->ue8m0 != 0};
-    device::quantize_and_cache(l, a->cache_bytes, std::span<const float>(a->k, size_t(a->num_tokens * l.page.head_dim)),
-                               std::span<const int64_t>(a->slots, size_t(a->num_tokens)), p);
+    device::quantize_and_cache(kut::quant_cache_problem(*a));
     return MQA_OK;
   });
 }
@@ -56,10 +52,7 @@ mqa_status hip_quant_cache(void*, const mqa_quant_cache_args* a, char* msg, size
 mqa_status hip_gather(void*, const mqa_gather_args* a, char* msg, size_t len) {
   return kut::guarded(msg, len, [&] {
     if (const mqa_status st = refuse_if(kut::cache_shape(MQA_OP_GATHER, a->cache), msg, len); st != MQA_OK) return st;
-    const BlockTableView t{a->block_table, a->batch, a->max_blocks, a->table_row_stride};
-    if (a->batch < 0) reject("batch", a->batch, "must be >= 0");
-    device::gather_k_cache(kut::cache_layout(a->cache), a->cache_bytes, t,
-                           std::span<const int32_t>(a->lens, size_t(a->batch)), a->values_out, a->scales_out);
+    device::gather_k_cache(kut::gather_problem(*a), a->values_out, a->scales_out);
     return MQA_OK;
   });
 }

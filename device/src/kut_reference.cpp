@@ -11,12 +11,10 @@ namespace mqa {
 
 namespace {
 
-KCache copy_in(const PagedCacheLayout& l, const uint8_t* bytes) {
-  KCache c;
-  c.layout = l;
+// The caller's pool is used in place through a view (no copy: a sparse pool past 2^32 bytes
+// costs only the pages the call touches).
+void require_pool(const void* bytes) {
   if (bytes == nullptr) reject("cache_bytes", std::string("null"), "no cache given");
-  c.bytes.assign(bytes, bytes + l.total_bytes());
-  return c;
 }
 
 mqa_status ref_supports(void*, const mqa_case_shape* s, char* msg, size_t len) {
@@ -34,22 +32,18 @@ mqa_status ref_supports(void*, const mqa_case_shape* s, char* msg, size_t len) {
 
 mqa_status ref_quant_cache(void*, const mqa_quant_cache_args* a, char* msg, size_t len) {
   return kut::guarded(msg, len, [&] {
-    KCache c = copy_in(kut::cache_layout(a->cache), a->cache_bytes);
-    const QuantParams p{kut::quant_variant(a->quant_variant), kut::encoding(a->cache.encoding), a->ue8m0 != 0};
-    const int64_t T = a->num_tokens;
-    if (T < 0) reject("num_tokens", T, "must be >= 0");
-    quantize_and_cache(std::span<const float>(a->k, size_t(T * a->cache.head_dim)),
-                       std::span<const int64_t>(a->slots, size_t(T)), p, c);
-    std::memcpy(a->cache_bytes, c.bytes.data(), c.bytes.size());
+    const QuantCacheProblem p = kut::quant_cache_problem(*a);
+    require_pool(a->cache_bytes);
+    quantize_and_cache(p.k, p.slots, p.params, p.cache);
     return MQA_OK;
   });
 }
 
 mqa_status ref_gather(void*, const mqa_gather_args* a, char* msg, size_t len) {
   return kut::guarded(msg, len, [&] {
-    const KCache c = copy_in(kut::cache_layout(a->cache), a->cache_bytes);
-    const BlockTableView t{a->block_table, a->batch, a->max_blocks, a->table_row_stride};
-    const Gathered g = gather_k_cache(c, t, std::span<const int32_t>(a->lens, size_t(std::max(a->batch, 0))));
+    const GatherProblem p = kut::gather_problem(*a);
+    require_pool(a->cache_bytes);
+    const Gathered g = gather_k_cache(p.cache, p.table, p.lens);
     std::copy(g.values.begin(), g.values.end(), a->values_out);
     std::copy(g.scales.begin(), g.scales.end(), a->scales_out);
     return MQA_OK;

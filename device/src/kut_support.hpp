@@ -1,14 +1,13 @@
-// Helpers for implementations of the kernel-under-test ABI: enum and descriptor conversion
-// (with InvalidInput naming the field), and the exception -> status guard. Host only; also
+// Helpers for implementations of the kernel-under-test ABI: the exception -> status guard, the
+// shape a call asks for, and (mqa/kut_problem.hpp) the enum and problem conversion. Host only; also
 // compiled into the example plugin.
 #pragma once
 #include <cstddef>
 #include <functional>
 #include <string>
 
-#include "mqa/kcache.hpp"
 #include "mqa/kut.h"
-#include "mqa/logits.hpp"
+#include "mqa/kut_problem.hpp"
 
 namespace mqa::kut {
 
@@ -20,14 +19,7 @@ mqa_status guarded(char* message, size_t message_len, const std::function<mqa_st
 // Refusal helper: writes `why` and returns MQA_UNSUPPORTED.
 mqa_status unsupported(char* message, size_t message_len, const std::string& why);
 
-PageLayoutKind layout_kind(int32_t v);   // InvalidInput on unknown values
-Fp8Encoding encoding(int32_t v);
-QuantVariant quant_variant(int32_t v);
-Profile profile(int32_t v);
-PagedCacheLayout cache_layout(const mqa_cache_desc& c);
-
-PagedLogitsProblem paged_problem(const mqa_paged_logits_args& a);
-RaggedLogitsProblem ragged_problem(const mqa_ragged_logits_args& a);
+// The enums and the problem <-> argument conversion: mqa/kut_problem.hpp.
 
 // The shape a call asks for, as supports() sees it, from the call's own arguments: the cache
 // fields (layout, B, D, Qb, encoding) for an op on a cache; for the logits ops also heads, next_n,

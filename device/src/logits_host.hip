@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "device_common.hpp"
@@ -83,36 +84,36 @@ std::string chosen_logits_kernel(LogitsPath path, int32_t heads, int32_t head_di
 namespace detail {
 namespace {
 
-// Launches the chosen kernel over device tensors (`p`'s pointers and `out` are device memory)
-// and waits for the stream: the spans buffer lives until the kernel has finished.
-void run_paged(const PagedLogitsProblem& p, const LogitsRegions& g, float* out, int64_t out_row_stride,
-               hipStream_t stream, LogitsPath path) {
-  const int32_t H = p.heads, D = p.cache.page.head_dim;
-  const std::vector<RowSpan> spans = spans_of(g);
-  DeviceBuffer<RowSpan> sp(spans.data(), spans.size());
-  const LogitsDeviceArgs a{p.q, p.weights, out, out_row_stride, sp.get(), int32_t(g.rows), H, D,
-                           g.cols, int32_t(p.clean_logits), p.encoding};
-  const bool aligned = p.cache.page_stride % 16 == 0 && D % 16 == 0 && reinterpret_cast<uintptr_t>(p.cache_bytes) % 16 == 0;
-  const PagedTokens t{PagedView{p.cache, p.table}, p.cache_bytes, p.next_n, int32_t(aligned)};
-  const LogitsKernel kernel = choose_kernel(path, H, D, t.direct_ok());
-  launch_paged_logits(a, t, kernel, stream);
-  check(hipGetLastError(), (std::string("launch of paged logits (") + to_string(kernel) + ")").c_str());
-  check(hipStreamSynchronize(stream), (std::string("paged logits (") + to_string(kernel) + ")").c_str());
+// Where the k tokens of each problem are, as the kernels read them (device pointers).
+PagedTokens tokens_of(const PagedLogitsProblem& p) {
+  const bool aligned = p.cache.page_stride % 16 == 0 && p.cache.page.head_dim % 16 == 0 &&
+                       reinterpret_cast<uintptr_t>(p.cache_bytes) % 16 == 0;
+  return PagedTokens{PagedView{p.cache, p.table}, p.cache_bytes, p.next_n, int32_t(aligned)};
 }
+RaggedTokens tokens_of(const RaggedLogitsProblem& p) {
+  const bool aligned = p.head_dim % 16 == 0 && reinterpret_cast<uintptr_t>(p.k) % 16 == 0;
+  return RaggedTokens{p.k, p.kscale, p.head_dim, int32_t(aligned)};
+}
+int32_t head_dim_of(const PagedLogitsProblem& p) { return p.cache.page.head_dim; }
+int32_t head_dim_of(const RaggedLogitsProblem& p) { return p.head_dim; }
 
-void run_ragged(const RaggedLogitsProblem& p, const LogitsRegions& g, float* out, int64_t out_row_stride,
-                hipStream_t stream, LogitsPath path) {
-  const int32_t H = p.heads, D = p.head_dim;
+// Launches the chosen kernel over device tensors (`p`'s pointers and `out` are device memory)
+// and waits for the stream: the spans buffer lives until the kernel has finished. One body for
+// both ops: the launch arguments are written once.
+template <class Problem>
+void run_logits(const Problem& p, const LogitsRegions& g, float* out, int64_t out_row_stride, hipStream_t stream,
+                LogitsPath path, const char* op) {
+  const int32_t H = p.heads, D = head_dim_of(p);
   const std::vector<RowSpan> spans = spans_of(g);
   DeviceBuffer<RowSpan> sp(spans.data(), spans.size());
   const LogitsDeviceArgs a{p.q, p.weights, out, out_row_stride, sp.get(), int32_t(g.rows), H, D,
                            g.cols, int32_t(p.clean_logits), p.encoding};
-  const bool aligned = D % 16 == 0 && reinterpret_cast<uintptr_t>(p.k) % 16 == 0;
-  const RaggedTokens t{p.k, p.kscale, D, int32_t(aligned)};
+  const auto t = tokens_of(p);
   const LogitsKernel kernel = choose_kernel(path, H, D, t.direct_ok());
-  launch_ragged_logits(a, t, kernel, stream);
-  check(hipGetLastError(), (std::string("launch of ragged logits (") + to_string(kernel) + ")").c_str());
-  check(hipStreamSynchronize(stream), (std::string("ragged logits (") + to_string(kernel) + ")").c_str());
+  if constexpr (std::is_same_v<Problem, PagedLogitsProblem>) launch_paged_logits(a, t, kernel, stream);
+  else launch_ragged_logits(a, t, kernel, stream);
+  check(hipGetLastError(), (std::string("launch of ") + op + " (" + to_string(kernel) + ")").c_str());
+  check(hipStreamSynchronize(stream), (std::string(op) + " (" + to_string(kernel) + ")").c_str());
 }
 
 // The caller's regions must be the problem's (computed on host copies of the same problem).
@@ -151,7 +152,7 @@ void paged_mqa_logits(const PagedLogitsProblem& p, float* out, int64_t out_row_s
   DeviceBuffer<float> o(out, extent);
   PagedLogitsProblem dev = p;
   dev.cache_bytes = cache.get(), dev.table.data = table.get(), dev.q = q.get(), dev.weights = w.get();
-  run_paged(dev, g, o.get(), out_row_stride, nullptr, path);
+  run_logits(dev, g, o.get(), out_row_stride, nullptr, path, "paged logits");
   o.download(out, extent);
 }
 
@@ -174,7 +175,7 @@ void ragged_mqa_logits(const RaggedLogitsProblem& p, float* out, int64_t out_row
   DeviceBuffer<float> o(out, extent);
   RaggedLogitsProblem dev = p;
   dev.k = k.get(), dev.kscale = ks.get(), dev.q = q.get(), dev.weights = w.get();
-  run_ragged(dev, g, o.get(), out_row_stride, nullptr, path);
+  run_logits(dev, g, o.get(), out_row_stride, nullptr, path, "ragged logits");
   o.download(out, extent);
 }
 
@@ -185,7 +186,7 @@ void paged_mqa_logits_on_device(const PagedLogitsProblem& p, const LogitsRegions
   refuse_unsupported(p.profile, p.heads, p.cache.page.head_dim);
   require_device();
   if (out_extent(g) == 0) return;
-  run_paged(p, g, out, out_row_stride, static_cast<hipStream_t>(stream), path);
+  run_logits(p, g, out, out_row_stride, static_cast<hipStream_t>(stream), path, "paged logits");
 }
 
 void ragged_mqa_logits_on_device(const RaggedLogitsProblem& p, const LogitsRegions& g, float* out,
@@ -195,7 +196,7 @@ void ragged_mqa_logits_on_device(const RaggedLogitsProblem& p, const LogitsRegio
   refuse_unsupported(p.profile, p.heads, p.head_dim);
   require_device();
   if (out_extent(g) == 0) return;
-  run_ragged(p, g, out, out_row_stride, static_cast<hipStream_t>(stream), path);
+  run_logits(p, g, out, out_row_stride, static_cast<hipStream_t>(stream), path, "ragged logits");
 }
 
 }  // namespace mqa::device

@@ -53,8 +53,7 @@ std::vector<uint8_t> with_guard(const std::vector<uint8_t>& want) {
 
 void run_quant(CaseRun& r, const CaseTensors& t) {
   PoolBuffer pool = t.make_pool(false);
-  const QuantParams qp{t.desc.quant, t.desc.encoding, t.desc.ue8m0};
-  timed(r, [&] { quantize_and_cache(t.pool, pool.data(), t.k, t.slots, qp); });
+  timed(r, [&] { quantize_and_cache(t.quant_problem(pool)); });
   ByteCompareOptions o;
   o.name = "cache after quant_cache";
   add_bytes(r, compare_bytes(t.cache.bytes, t.compact_pages(pool), t.cache.layout, o));
@@ -64,8 +63,7 @@ void run_gather(CaseRun& r, const CaseTensors& t) {
   const PoolBuffer pool = t.make_pool(true);
   const std::vector<uint8_t> want_v = with_guard(t.gathered.values), want_s = with_guard(t.gathered.scales);
   std::vector<uint8_t> values(want_v.size(), kGatherSentinel), scales(want_s.size(), kGatherSentinel);
-  const BlockTableView table{t.block_table.data(), t.batch, t.desc.max_blocks, t.table_row_stride};
-  timed(r, [&] { gather_k_cache(t.pool, pool.data(), table, t.lens, values.data(), scales.data()); });
+  timed(r, [&] { gather_k_cache(t.gather_problem(pool), values.data(), scales.data()); });
   ByteCompareOptions o;
   o.name = "gathered values (+256 guard bytes)";
   o.row_bytes = t.desc.head_dim;

@@ -21,19 +21,10 @@ inline constexpr int64_t kGuardFloats = 64;  // after every logits buffer (senti
 inline constexpr int64_t kGuardBytes = 256;  // after every gathered buffer
 
 // ---- the kut ABI side of a case (fuzz_run.cpp) ------------------------------------------
-mqa_cache_desc cache_desc(const CaseTensors& t);  // the kernel-visible (physical) pool
+// A call's arguments are the case's kernel-side problem (CaseTensors::*_problem(CaseBuffers):
+// host memory for ABI version 1, device memory for 2) through mqa/kut_problem.hpp.
 mqa_case_shape case_shape(const CaseDescriptor& d);
 Outcome kernel_error(const char* op, const KutResult& r);
-// Where a case's tensors are for one call: host memory (ABI version 1) or device memory (2).
-struct CaseBuffers {
-  uint8_t* pool = nullptr;
-  const uint8_t *q = nullptr, *k = nullptr;
-  const float *weights = nullptr, *kscale = nullptr;
-  const int32_t *lens = nullptr, *table = nullptr, *ks = nullptr, *ke = nullptr;
-  float* logits = nullptr;
-};
-mqa_paged_logits_args paged_args(const CaseTensors& t, const CaseBuffers& b);
-mqa_ragged_logits_args ragged_args(const CaseTensors& t, const CaseBuffers& b);
 // --compare with the ABI's sentinel and --writes (clean comes from the case).
 CompareMode logits_mode(const RunOptions& ro);
 // A kernel's logits (host) judged by the host comparator against t's expected logits.

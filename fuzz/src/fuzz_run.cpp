@@ -6,16 +6,11 @@
 #include <sstream>
 
 #include "fuzz_internal.hpp"
+#include "mqa/kut_problem.hpp"
 #include "mqa/kut_registry.hpp"
 #include "mqa/validate.hpp"
 
 namespace mqa::fuzz {
-
-mqa_cache_desc cache_desc(const CaseTensors& t) {
-  const PageLayout& p = t.pool.page;
-  return mqa_cache_desc{int32_t(p.kind), p.page_size, p.head_dim, p.quant_block, t.pool.page_stride,
-                        t.pool.num_pages, int32_t(t.desc.encoding), 0};
-}
 
 mqa_case_shape case_shape(const CaseDescriptor& d) {
   return mqa_case_shape{int32_t(d.op), int32_t(d.layout), d.page_size, d.head_dim, d.quant_block,
@@ -27,21 +22,6 @@ Outcome kernel_error(const char* op, const KutResult& r) {
   return Outcome{Verdict::fail, std::string(op) + " returned " + mqa::to_string(r.status) + " on a valid case: " + r.message};
 }
 
-mqa_paged_logits_args paged_args(const CaseTensors& t, const CaseBuffers& b) {
-  const CaseDescriptor& d = t.desc;
-  return mqa_paged_logits_args{cache_desc(t), b.pool, b.q, t.batch, d.next_n, d.heads, d.head_dim,
-                               b.weights, b.lens, int32_t(d.lens_2d), d.max_blocks,
-                               b.table, t.table_row_stride, d.max_context_len,
-                               int32_t(d.clean_logits), b.logits, t.logits_row_stride, int32_t(d.profile), 0};
-}
-
-mqa_ragged_logits_args ragged_args(const CaseTensors& t, const CaseBuffers& b) {
-  const CaseDescriptor& d = t.desc;
-  return mqa_ragged_logits_args{b.q, d.M, d.heads, d.head_dim, int32_t(d.encoding), b.k, b.kscale,
-                                int32_t(t.gathered.rows), int32_t(d.clean_logits), b.weights, b.ks, b.ke,
-                                b.logits, t.logits_row_stride, int32_t(d.profile), 0};
-}
-
 namespace {
 
 Outcome from_bytes(const ByteCompareReport& r) {
@@ -50,9 +30,7 @@ Outcome from_bytes(const ByteCompareReport& r) {
 
 Outcome run_quant(const KernelUnderTest& k, const CaseTensors& t) {
   PoolBuffer pool = t.make_pool(false);
-  const mqa_quant_cache_args a{cache_desc(t), pool.data(), t.k.data(), t.slots.data(), t.num_tokens(),
-                               int32_t(t.desc.quant), int32_t(t.desc.ue8m0)};
-  const KutResult r = k.quant_cache(a);
+  const KutResult r = k.quant_cache(kut::quant_cache_args(t.quant_problem(pool)));
   if (!r.ok()) return r.status == MQA_UNSUPPORTED ? Outcome{Verdict::unsupported, r.message} : kernel_error("quant_cache", r);
   ByteCompareOptions opt;
   opt.name = "cache after quant_cache";
@@ -65,9 +43,7 @@ Outcome run_gather(const KernelUnderTest& k, const CaseTensors& t) {
   const Gathered& g = t.gathered;
   std::vector<uint8_t> values(g.values.size() + kGuardBytes, kGatherSentinel);
   std::vector<uint8_t> scales(g.scales.size() + kGuardBytes, kGatherSentinel);
-  const mqa_gather_args a{cache_desc(t), pool.data(), t.block_table.data(), t.batch, t.desc.max_blocks,
-                          t.table_row_stride, t.lens.data(), values.data(), scales.data()};
-  const KutResult r = k.gather(a);
+  const KutResult r = k.gather(kut::gather_args(t.gather_problem(pool), values.data(), scales.data()));
   if (!r.ok()) return r.status == MQA_UNSUPPORTED ? Outcome{Verdict::unsupported, r.message} : kernel_error("gather", r);
   std::vector<uint8_t> want_v = g.values, want_s = g.scales;  // + untouched guard zones
   want_v.resize(values.size(), kGatherSentinel);
@@ -108,20 +84,15 @@ namespace {
 Outcome run_paged(const KernelUnderTest& k, const CaseTensors& t, const RunOptions& ro) {
   PoolBuffer pool = t.make_pool(true);
   std::vector<float> out(size_t(t.rows * t.logits_row_stride + kGuardFloats), f32_from_bits(kLogitSentinelBits));
-  CaseBuffers b;
-  b.pool = pool.data(), b.q = t.q.data(), b.weights = t.weights.data(), b.lens = t.lens.data();
-  b.table = t.block_table.data(), b.logits = out.data();
-  const KutResult r = k.paged_logits(paged_args(t, b));
+  const PagedLogitsProblem p = t.paged_problem(t.host_buffers(pool.data()));
+  const KutResult r = k.paged_logits(kut::paged_args(p, out.data(), t.logits_row_stride));
   if (!r.ok()) return r.status == MQA_UNSUPPORTED ? Outcome{Verdict::unsupported, r.message} : kernel_error("paged_logits", r);
   return compare_logits_out(t, out, ro);
 }
 
 Outcome run_ragged(const KernelUnderTest& k, const CaseTensors& t, const RunOptions& ro) {
   std::vector<float> out(size_t(t.rows * t.logits_row_stride + kGuardFloats), f32_from_bits(kLogitSentinelBits));
-  CaseBuffers b;
-  b.q = t.q.data(), b.weights = t.weights.data(), b.k = t.gathered.values.data(), b.kscale = t.kscale.data();
-  b.ks = t.ks.data(), b.ke = t.ke.data(), b.logits = out.data();
-  const KutResult r = k.ragged_logits(ragged_args(t, b));
+  const KutResult r = k.ragged_logits(kut::ragged_args(t.ragged_problem(), out.data(), t.logits_row_stride));
   if (!r.ok()) return r.status == MQA_UNSUPPORTED ? Outcome{Verdict::unsupported, r.message} : kernel_error("ragged_logits", r);
   return compare_logits_out(t, out, ro);
 }

@@ -18,6 +18,7 @@
 
 #include "fuzz_internal.hpp"
 #include "mqa/device_oracle.hpp"
+#include "mqa/kut_problem.hpp"
 
 namespace mqa::fuzz {
 
@@ -88,13 +89,10 @@ DeviceCase stage(const CaseTensors& t, const device::Stream& s) {
   return c;
 }
 
-CaseBuffers buffers_of(const DeviceCase& c, float* logits) {
-  CaseBuffers b;
-  b.pool = c.pool.as<uint8_t>(), b.q = c.q.as<uint8_t>(), b.k = c.k.as<uint8_t>();
-  b.weights = c.weights.as<float>(), b.kscale = c.kscale.as<float>();
-  b.lens = c.lens.as<int32_t>(), b.table = c.table.as<int32_t>(), b.ks = c.ks.as<int32_t>(), b.ke = c.ke.as<int32_t>();
-  b.logits = logits;
-  return b;
+CaseBuffers buffers_of(const DeviceCase& c) {  // positional: CaseBuffers' order (case.hpp)
+  return CaseBuffers{c.pool.as<uint8_t>(), c.table.as<int32_t>(), c.lens.as<int32_t>(),
+                     c.q.as<uint8_t>(),    c.weights.as<float>(), c.k.as<uint8_t>(),
+                     c.kscale.as<float>(), c.ks.as<int32_t>(),    c.ke.as<int32_t>()};
 }
 
 // The expected logits in c.expected: the device oracle, or the host reference's uploaded.
@@ -103,17 +101,11 @@ void expected_on_device(const CaseTensors& t, const DeviceCase& c, const device:
     device::copy_to_device(c.expected.get(), t.logits.data(), t.logits.size() * 4);
     return;
   }
-  const CaseBuffers b = buffers_of(c, c.expected.as<float>());
-  if (t.desc.op == CaseOp::paged_logits) {
-    PagedLogitsProblem p = t.paged_problem();  // the physical pool and table, as the kernel gets them
-    p.cache = t.pool;
-    p.cache_bytes = b.pool, p.table.data = b.table, p.context_lens = b.lens, p.q = b.q, p.weights = b.weights;
-    device::paged_mqa_logits_on_device(p, t.regions, b.logits, t.logits_row_stride, s.handle());
-  } else {
-    RaggedLogitsProblem p = t.ragged_problem();
-    p.q = b.q, p.k = b.k, p.kscale = b.kscale, p.weights = b.weights, p.ks = b.ks, p.ke = b.ke;
-    device::ragged_mqa_logits_on_device(p, t.regions, b.logits, t.logits_row_stride, s.handle());
-  }
+  const CaseBuffers b = buffers_of(c);  // the physical pool and table, as the kernel gets them
+  float* const out = c.expected.as<float>();
+  if (t.desc.op == CaseOp::paged_logits)
+    device::paged_mqa_logits_on_device(t.paged_problem(b), t.regions, out, t.logits_row_stride, s.handle());
+  else device::ragged_mqa_logits_on_device(t.ragged_problem(b), t.regions, out, t.logits_row_stride, s.handle());
 }
 
 std::vector<float> download(const DeviceBytes& d, int64_t floats) {
@@ -175,10 +167,13 @@ Outcome run_on_device(const KernelUnderTest& k, const CaseTensors& t, const RunO
   if (!route.host_compare) expected_on_device(t, c, stream);
   laps.lap(&DevicePhases::oracle);
 
-  const CaseBuffers b = buffers_of(c, c.actual.as<float>());
+  const CaseBuffers b = buffers_of(c);
+  float* const out = c.actual.as<float>();
   const bool paged = t.desc.op == CaseOp::paged_logits;
-  const KutResult r = paged ? k.paged_logits_on_device(stream.handle(), paged_args(t, b))
-                            : k.ragged_logits_on_device(stream.handle(), ragged_args(t, b));
+  const KutResult r =
+      paged
+          ? k.paged_logits_on_device(stream.handle(), kut::paged_args(t.paged_problem(b), out, t.logits_row_stride))
+          : k.ragged_logits_on_device(stream.handle(), kut::ragged_args(t.ragged_problem(b), out, t.logits_row_stride));
   const char* op = paged ? "paged_logits" : "ragged_logits";
   try {
     stream.synchronize(op);

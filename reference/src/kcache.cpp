@@ -87,20 +87,20 @@ KCache::KCache(PagedCacheLayout l, uint8_t fill) : layout(l) {
   bytes.assign(size_t(l.total_bytes()), fill);
 }
 
-float KCache::scale(int64_t page, int32_t t, int32_t q) const {
+float KCacheView::scale(int64_t page, int32_t t, int32_t q) const {
   float s;
-  std::memcpy(&s, bytes.data() + layout.scale_byte(page, t, q), 4);
+  std::memcpy(&s, bytes + layout.scale_byte(page, t, q), 4);
   return s;
 }
 
-void KCache::set_scale(int64_t page, int32_t t, int32_t q, float s) {
-  std::memcpy(bytes.data() + layout.scale_byte(page, t, q), &s, 4);
+void KCacheRef::set_scale(int64_t page, int32_t t, int32_t q, float s) const {
+  std::memcpy(bytes + layout.scale_byte(page, t, q), &s, 4);
 }
 
 void quantize_and_cache(std::span<const float> k, std::span<const int64_t> slots, const QuantParams& p,
-                        KCache& cache) {
+                        KCacheRef cache) {
   const PageLayout& pl = cache.layout.page;
-  validate_cache(cache.layout, int64_t(cache.bytes.size()));
+  validate_cache(cache.layout, cache.size);
   const int64_t T = int64_t(slots.size()), D = pl.head_dim;
   if (int64_t(k.size()) != T * D)
     reject("k.size", k.size(), "expected slots.size * head_dim = " + std::to_string(T * D));
@@ -128,9 +128,9 @@ void quantize_and_cache(std::span<const float> k, std::span<const int64_t> slots
   }
 }
 
-Gathered gather_k_cache(const KCache& cache, const BlockTableView& table, std::span<const int32_t> lens) {
+Gathered gather_k_cache(KCacheView cache, const BlockTableView& table, std::span<const int32_t> lens) {
   const PageLayout& pl = cache.layout.page;
-  validate_cache(cache.layout, int64_t(cache.bytes.size()));
+  validate_cache(cache.layout, cache.size);
   validate_table_for_lengths(table, lens, pl.page_size, cache.layout.num_pages, "lens");
   Gathered g;
   for (int32_t L : lens) g.rows += L;
@@ -142,9 +142,8 @@ Gathered gather_k_cache(const KCache& cache, const BlockTableView& table, std::s
   for (int32_t b = 0; b < table.batch; ++b) {
     for (int64_t s = 0; s < lens[b]; ++s, ++row) {
       for (int32_t d = 0; d < pl.head_dim; ++d)
-        g.values[size_t(row * pl.head_dim + d)] = cache.bytes[size_t(view.value_byte(b, s, d))];
-      std::memcpy(g.scales.data() + row * scale_row, cache.bytes.data() + view.scale_byte(b, s, 0),
-                  size_t(scale_row));
+        g.values[size_t(row * pl.head_dim + d)] = cache.bytes[view.value_byte(b, s, d)];
+      std::memcpy(g.scales.data() + row * scale_row, cache.bytes + view.scale_byte(b, s, 0), size_t(scale_row));
     }
   }
   return g;

@@ -3,8 +3,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "fuzz_internal.hpp"  // the campaign's own case -> kut argument mapping
 #include "mqa/case.hpp"
+#include "mqa/kut_problem.hpp"  // the campaign's own case -> kut argument mapping
+#include "mqa/kut_registry.hpp"
 
 namespace kut_v2_test {
 
@@ -24,10 +25,7 @@ inline std::string plugin(const char* built_path) {
 
 // t's paged-logits arguments with the given pool and output (host or device pointers alike).
 inline mqa_paged_logits_args host_args(const mqa::CaseTensors& t, uint8_t* pool, float* out) {
-  mqa::fuzz::CaseBuffers b;
-  b.pool = pool, b.q = t.q.data(), b.weights = t.weights.data(), b.lens = t.lens.data();
-  b.table = t.block_table.data(), b.logits = out;
-  return mqa::fuzz::paged_args(t, b);
+  return mqa::kut::paged_args(t.paged_problem(t.host_buffers(pool)), out, t.logits_row_stride);
 }
 
 }  // namespace kut_v2_test

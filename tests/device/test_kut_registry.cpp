@@ -1,12 +1,14 @@
 // The kernel-under-test registry, CPU only: builtin-ref through the ABI equals the direct
 // reference calls, refusals are clear, dlopen plugins load (and bad ones fail with a reason).
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <cstring>
 
-#include "mqa/device_ops.hpp"
-#include "mqa/kut_registry.hpp"
 #include "mqa/case.hpp"
+#include "mqa/device_ops.hpp"
+#include "mqa/kut_problem.hpp"
+#include "mqa/kut_registry.hpp"
 
 using namespace mqa;
 
@@ -14,9 +16,10 @@ namespace {
 
 constexpr float kSentinel = -12345.0f;
 
-mqa_cache_desc desc(const PagedCacheLayout& l, Fp8Encoding e) {
-  return mqa_cache_desc{int32_t(l.page.kind), l.page.page_size, l.page.head_dim, l.page.quant_block,
-                        l.page_stride,        l.num_pages,      int32_t(e),       0};
+long peak_rss_kb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
 }
 
 // A paged case as the old sweep drew it: preshuffle16, 2-D lens, clean logits, adversarial values.
@@ -28,24 +31,7 @@ CaseTensors paged_case(uint64_t seed) {
 
 // The ABI arguments of a paged case on its compact cache (the reference's own pool).
 mqa_paged_logits_args paged_args(const CaseTensors& t, float* out) {
-  const PagedLogitsProblem p = t.paged_problem();
-  mqa_paged_logits_args a{};
-  a.cache = desc(p.cache, p.encoding);
-  a.cache_bytes = p.cache_bytes;
-  a.q = p.q;
-  a.batch = p.batch, a.next_n = p.next_n, a.heads = p.heads, a.head_dim = p.cache.page.head_dim;
-  a.weights = p.weights;
-  a.context_lens = p.context_lens;
-  a.lens_2d = p.lens_2d;
-  a.max_blocks = p.table.max_blocks;
-  a.block_table = p.table.data;
-  a.table_row_stride = p.table.row_stride;
-  a.max_context_len = p.max_context_len;
-  a.clean_logits = p.clean_logits;
-  a.logits = out;
-  a.logits_row_stride = t.logits_row_stride;
-  a.profile = MQA_PROFILE_EXACT;
-  return a;
+  return kut::paged_args(t.paged_problem(), out, t.logits_row_stride);
 }
 
 // The ABI route and the direct reference call write the same bits.
@@ -73,9 +59,8 @@ TEST(KutRegistry, BuiltinReferenceRaggedLogitsEqualTheDirectCall) {
   const size_t n = size_t(t.rows * t.logits_row_stride);
   std::vector<float> direct(n, kSentinel), via(n, kSentinel);
   ragged_mqa_logits(p, direct.data(), t.logits_row_stride);
-  mqa_ragged_logits_args a{p.q, p.M, p.heads, p.head_dim, int32_t(p.encoding), p.k, p.kscale, p.N, p.clean_logits,
-                           p.weights, p.ks, p.ke, via.data(), t.logits_row_stride, MQA_PROFILE_EXACT, 0};
-  const KutResult r = KernelUnderTest::load("builtin-ref").ragged_logits(a);
+  const KutResult r =
+      KernelUnderTest::load("builtin-ref").ragged_logits(kut::ragged_args(p, via.data(), t.logits_row_stride));
   ASSERT_TRUE(r.ok()) << r.message;
   EXPECT_EQ(0, std::memcmp(direct.data(), via.data(), n * 4));
 }
@@ -84,24 +69,49 @@ TEST(KutRegistry, BuiltinReferenceQuantAndGatherEqualTheDirectCalls) {
   // the write: the ABI route on the sentinel pool against materialize()'s reference write
   const CaseTensors q = materialize(parse_case("op=quant_cache layout=preshuffle16 B=32 D=64 Qb=32 lens=1d:[120,80] "
                                                "pad_slots=4 ue8m0=1 dist=adversarial seed=33"), false);
-  std::vector<uint8_t> via(q.cache.bytes.size(), kCacheSentinel);
-  const mqa_quant_cache_args qa{desc(q.cache.layout, q.desc.encoding), via.data(), q.k.data(), q.slots_compact.data(),
-                                q.num_tokens(), MQA_QUANT_EXACT, 1};
+  KCache via(q.cache.layout, kCacheSentinel);
+  const QuantParams qp{QuantVariant::exact, q.desc.encoding, true};
   const KernelUnderTest k = KernelUnderTest::load("builtin-ref");
-  const KutResult r = k.quant_cache(qa);
+  const KutResult r = k.quant_cache(kut::quant_cache_args({via.ref(), q.k, q.slots_compact, qp}));
   ASSERT_TRUE(r.ok()) << r.message;
-  EXPECT_EQ(q.cache.bytes, via);
+  EXPECT_EQ(q.cache.bytes, via.bytes);
 
   const CaseTensors t = paged_case(34);
   const std::vector<int32_t>& lens = t.written;  // each sequence's tokens
-  const Gathered want = gather_k_cache(t.cache, t.paged_problem().table, lens);
+  const Gathered want = gather_k_cache(t.cache.view(), t.paged_problem().table, lens);
   std::vector<uint8_t> v(want.values.size()), s(want.scales.size());
-  const mqa_gather_args ga{desc(t.cache.layout, Fp8Encoding::e4m3fn), t.cache.bytes.data(), t.block_table_compact.data(),
-                           t.batch, t.desc.max_blocks, t.table_row_stride, lens.data(), v.data(), s.data()};
-  const KutResult g = k.gather(ga);
+  const KutResult g = k.gather(
+      kut::gather_args({t.cache.view(), Fp8Encoding::e4m3fn, t.paged_problem().table, lens}, v.data(), s.data()));
   ASSERT_TRUE(g.ok()) << g.message;
   EXPECT_EQ(want.values, v);
   EXPECT_EQ(want.scales, s);
+}
+
+// builtin-ref takes the caller's pool through a view: a sparse pool of 4.3 GB (page ids past
+// 65,536, byte offsets past 2^32) is written and gathered in place, for the cost of its pages.
+TEST(KutRegistry, BuiltinReferenceWorksInPlaceOnASparsePoolPast4GiB) {
+  const KernelUnderTest k = KernelUnderTest::load("builtin-ref");
+  const long rss_before = peak_rss_kb();
+  const CaseTensors q = materialize(
+      parse_case("op=quant_cache B=16 D=32 Qb=32 lens=1d:[33,16,1] pages=65600 stride=65536 pad_slots=2 seed=0x5"),
+      false);
+  ASSERT_TRUE(q.sparse_pool);
+  ASSERT_GT(q.pool.total_bytes(), int64_t(1) << 32);
+  PoolBuffer pool = q.make_pool(false);
+  const KutResult r = k.quant_cache(kut::quant_cache_args(q.quant_problem(pool)));
+  ASSERT_TRUE(r.ok()) << r.message;
+  EXPECT_EQ(q.compact_pages(pool), q.cache.bytes);
+
+  const CaseTensors t =
+      materialize(parse_case("op=gather B=16 D=32 Qb=16 lens=1d:[40,0,17] pages=65600 stride=65536 seed=0x6"), false);
+  ASSERT_TRUE(t.sparse_pool);
+  const PoolBuffer written = t.make_pool(true);
+  std::vector<uint8_t> v(t.gathered.values.size()), s(t.gathered.scales.size());
+  const KutResult g = k.gather(kut::gather_args(t.gather_problem(written), v.data(), s.data()));
+  ASSERT_TRUE(g.ok()) << g.message;
+  EXPECT_EQ(t.gathered.values, v);
+  EXPECT_EQ(t.gathered.scales, s);
+  EXPECT_LT(peak_rss_kb() - rss_before, 512 * 1024) << "a pool of 4.3 GB was copied (KB of peak RSS)";
 }
 
 TEST(KutRegistry, BadInputComesBackInvalidNamingTheField) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "fuzz_internal.hpp"  // run_on_device, kGuardFloats
 #include "kut_v2_test_util.hpp"
 #include "mqa/device_oracle.hpp"
 #include "mqa/fuzz.hpp"

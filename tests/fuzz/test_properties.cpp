@@ -152,7 +152,7 @@ RC_GTEST_PROP(CaseProperty, LogitsAndGatherUnchangedByPermutingPhysicalPages, ()
     if (e >= 0 && e < n) e = int32_t(perm[size_t(e)]);  // stale entries stay stale
   RC_ASSERT(same_bits(paged_logits_on(t, moved, table), t.logits));
   const BlockTableView tv{table.data(), t.batch, t.desc.max_blocks, t.table_row_stride};
-  const Gathered g = gather_k_cache(moved, tv, t.written);
+  const Gathered g = gather_k_cache(moved.view(), tv, t.written);
   RC_ASSERT(g.values == t.gathered.values && g.scales == t.gathered.scales);
 }
 

@@ -58,7 +58,7 @@ inline Case quant_case(const std::string& name, int32_t pages = 4, int32_t D = 3
   }
   std::vector<int64_t> slots(static_cast<size_t>(T));
   for (int32_t i = 0; i < T; ++i) slots[size_t(i)] = (i % 7 == 3) ? -1 : int64_t(T - 1 - i);
-  quantize_and_cache(k, slots, QuantParams{}, cache);
+  quantize_and_cache(k, slots, QuantParams{}, cache.ref());
   std::vector<int64_t> ids(static_cast<size_t>(pages));
   for (int32_t p = 0; p < pages; ++p) ids[size_t(p)] = p;
   Case c;

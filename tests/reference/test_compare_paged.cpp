@@ -37,7 +37,7 @@ struct PagedSetup {
       for (int32_t s = 0; s < ctx[size_t(b)]; ++s) slots.push_back(int64_t(table[size_t(b * kMaxBlocks + s / kB)]) * kB + s % kB);
     std::vector<float> k(slots.size() * kD);
     for (size_t i = 0; i < k.size(); ++i) k[i] = (rng.unit(1, i) - 0.5f) * 8.0f;
-    quantize_and_cache(k, slots, QuantParams{}, cache);
+    quantize_and_cache(k, slots, QuantParams{}, cache.ref());
     q.resize(size_t(kBatch * kNextN * kHeads * kD));
     for (size_t i = 0; i < q.size(); ++i) q[i] = fp8_encode((rng.unit(2, i) - 0.5f) * 4.0f, Fp8Encoding::e4m3fn);
     w.resize(size_t(kBatch * kNextN * kHeads));

@@ -59,8 +59,8 @@ TEST(QuantizeAndCache, WriteThenGatherReturnsTheQuantisedValues) {
           const std::vector<int64_t> slots = slots_of(s);
           const std::vector<float> k = random_k(int64_t(slots.size()), 128, 42);
           const QuantParams qp{QuantVariant::exact, enc, ue8m0};
-          quantize_and_cache(k, slots, qp, cache);
-          const Gathered g = gather_k_cache(cache, {s.table.data(), 2, s.max_blocks, s.max_blocks}, s.lens);
+          quantize_and_cache(k, slots, qp, cache.ref());
+          const Gathered g = gather_k_cache(cache.view(), {s.table.data(), 2, s.max_blocks, s.max_blocks}, s.lens);
           ASSERT_EQ(g.rows, int64_t(slots.size()));
           std::vector<uint8_t> codes(128);
           std::vector<float> scales(size_t(128 / Qb));
@@ -112,7 +112,7 @@ TEST(QuantizeAndCache, WritesOnlyTheAddressedSlots) {
     KCache cache(s.layout, kSentinel);
     const std::vector<int64_t> slots = {5 * 32 + 3, -1, 8 * 32 + 31, -7, 0};
     const std::vector<float> k = random_k(5, 64, 9);
-    quantize_and_cache(k, slots, {}, cache);
+    quantize_and_cache(k, slots, {}, cache.ref());
     std::vector<uint8_t> touched(cache.bytes.size(), 0);
     for (int64_t slot : slots) {
       if (slot < 0) continue;
@@ -163,8 +163,8 @@ TEST(Gather, HighPageIdsPastFourGiBOfPool) {
   std::vector<int64_t> slots;
   for (int32_t s = 0; s < 40; ++s) slots.push_back(int64_t(tbl[s / 16]) * 16 + s % 16);
   const std::vector<float> k = random_k(40, 32, 77);
-  quantize_and_cache(k, slots, {}, cache);
-  const Gathered g = gather_k_cache(cache, {tbl, 1, 3, 3}, lens);
+  quantize_and_cache(k, slots, {}, cache.ref());
+  const Gathered g = gather_k_cache(cache.view(), {tbl, 1, 3, 3}, lens);
   uint8_t codes[32];
   float sc;
   for (int32_t r = 0; r < 40; ++r) {

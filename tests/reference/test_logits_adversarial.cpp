@@ -121,7 +121,7 @@ TEST(LogitsAdversarial, KQuantisedWithAmaxExactlyAtPowersOfTwo) {
           const TokenAddress a = v.token(b, s);
           slots.push_back(a.page * c.shape.page_size + a.slot);
         }
-      quantize_and_cache(k, slots, QuantParams{QuantVariant::exact, e, ue8m0}, c.cache);
+      quantize_and_cache(k, slots, QuantParams{QuantVariant::exact, e, ue8m0}, c.cache.ref());
       // The amax element is stored at +-FMAX (without ue8m0: k/sc = FMAX exactly or just below).
       const TokenAddress a0 = v.token(0, 0);
       if (c.tokens_read(0) > 0 && !ue8m0) {

@@ -52,7 +52,7 @@ TEST(Validate, SlotBeyondThePool) {
   KCache cache({{PageLayoutKind::standard, 16, 32, 32}, 576, 2}, 0);
   const std::vector<float> k(64, 1.0f);
   const std::vector<int64_t> slots = {3, 32};
-  EXPECT_EQ(error_of([&] { quantize_and_cache(k, slots, {}, cache); }),
+  EXPECT_EQ(error_of([&] { quantize_and_cache(k, slots, {}, cache.ref()); }),
             "invalid slot_mapping[1] = 32: beyond the pool of 32 slots (2 pages of 16)");
 }
 
@@ -61,10 +61,25 @@ TEST(Validate, NonFiniteKWouldGiveANaNScale) {
   std::vector<float> k(32, 1.0f);
   k[7] = NAN;
   const std::vector<int64_t> slots = {3};
-  EXPECT_EQ(error_of([&] { quantize_and_cache(k, slots, {}, cache); }),
+  EXPECT_EQ(error_of([&] { quantize_and_cache(k, slots, {}, cache.ref()); }),
             "invalid k[0][7] = nan: not finite: the scale would be NaN");
   const std::vector<int64_t> skip = {-1};  // a skipped token is never read
-  EXPECT_EQ(error_of([&] { quantize_and_cache(k, skip, {}, cache); }), "<no error>");
+  EXPECT_EQ(error_of([&] { quantize_and_cache(k, skip, {}, cache.ref()); }), "<no error>");
+}
+
+TEST(Validate, AViewMustCoverItsPool) {
+  KCache cache({{PageLayoutKind::standard, 16, 32, 32}, 576, 2}, 0);
+  const std::vector<float> k(32, 1.0f);
+  const std::vector<int64_t> slots = {3};
+  KCacheRef short_ref = cache.ref();
+  short_ref.size -= 4;
+  EXPECT_EQ(error_of([&] { quantize_and_cache(k, slots, {}, short_ref); }),
+            "invalid cache.bytes = 1148: expected num_pages * page_stride = 1152");
+  const int32_t table[] = {0};
+  const std::vector<int32_t> lens = {1};
+  EXPECT_EQ(error_of([&] { gather_k_cache(short_ref, {table, 1, 1, 1}, lens); }),
+            "invalid cache.bytes = 1148: expected num_pages * page_stride = 1152");
+  EXPECT_EQ(error_of([&] { gather_k_cache(cache.view(), {table, 1, 1, 1}, lens); }), "<no error>");
 }
 
 TEST(Validate, BlockTableEntriesAndLengths) {
@@ -90,7 +105,7 @@ TEST(Validate, GatherValidatesBeforeReading) {
   KCache cache({{PageLayoutKind::preshuffle16, 16, 32, 32}, 576, 2}, 0);
   const int32_t table[] = {1, 5};
   const std::vector<int32_t> lens = {17};
-  EXPECT_EQ(error_of([&] { gather_k_cache(cache, {table, 1, 2, 2}, lens); }),
+  EXPECT_EQ(error_of([&] { gather_k_cache(cache.view(), {table, 1, 2, 2}, lens); }),
             "invalid block_table[0][1] = 5: needed by lens[0] = 17 but >= num_pages = 2");
 }
 

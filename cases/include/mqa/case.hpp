@@ -131,6 +131,20 @@ class PoolBuffer {
   int64_t size_ = 0;
 };
 
+// Where a kernel's copy of a case's inputs lives (the case's host vectors, a PoolBuffer, device
+// memory): a kernel-side problem of CaseTensors points there. Outputs are not inputs: a caller
+// passes them to the converter (mqa/kut_problem.hpp) or the op itself.
+struct CaseBuffers {
+  const uint8_t* pool = nullptr;   // num_pages * page_stride bytes, the pages at their physical ids
+  const int32_t* table = nullptr;  // the physical block table (block_table)
+  const int32_t* lens = nullptr;
+  const uint8_t* q = nullptr;
+  const float* weights = nullptr;
+  const uint8_t* k = nullptr;     // ragged: the gathered codes
+  const float* kscale = nullptr;  // ragged
+  const int32_t *ks = nullptr, *ke = nullptr;
+};
+
 struct CaseTensors {
   CaseDescriptor desc;  // normalised: auto fields resolved (pages, stride, max_blocks, max_ctx)
   int32_t batch = 0;
@@ -173,9 +187,19 @@ struct CaseTensors {
   // The case's pages cut out of a kernel-visible pool, in the order of `cache` (what a kernel
   // left there, to compare with cache.bytes; a dense pool is copied whole).
   std::vector<uint8_t> compact_pages(const PoolBuffer& buf) const;
-  // Every view a reference call needs.
-  PagedLogitsProblem paged_problem() const;   // on the compact cache
+  // The problem of each op: with no argument, what the reference runs (the compact cache and
+  // table, the host vectors); with buffers, what a kernel gets (the physical pool of
+  // num_pages * page_stride bytes, the physical table, every input where `b` says).
+  PagedLogitsProblem paged_problem() const;
   RaggedLogitsProblem ragged_problem() const;
+  PagedLogitsProblem paged_problem(const CaseBuffers& b) const;
+  RaggedLogitsProblem ragged_problem(const CaseBuffers& b) const;
+  // The case's host vectors with the physical table and `pool_bytes` (e.g. make_pool()'s data()).
+  CaseBuffers host_buffers(const uint8_t* pool_bytes) const;
+  // The cache ops as a kernel gets them, on a kernel-visible pool (make_pool(); a sparse one is
+  // viewed, never copied): the physical slots / table, the host K source and lengths.
+  QuantCacheProblem quant_problem(PoolBuffer& pool_buf) const;
+  GatherProblem gather_problem(const PoolBuffer& pool_buf) const;
 
   // ---- judging a kernel's logits (case_compare.cpp; the campaign and the Python package) ----
   // The tolerance model's bound of every expected logit, indexed like `logits`.

@@ -50,13 +50,11 @@ std::string chosen_logits_kernel(LogitsPath path, int32_t heads, int32_t head_di
 std::string unsupported_quant(QuantVariant v);
 std::string unsupported_logits(Profile profile, int32_t heads, int32_t head_dim);
 
-// Quantise-and-cache (`exact` variant), in place on `cache_bytes` (layout.total_bytes() bytes).
-void quantize_and_cache(const PagedCacheLayout& layout, uint8_t* cache_bytes, std::span<const float> k,
-                        std::span<const int64_t> slots, const QuantParams& p);
+// Quantise-and-cache (`exact` variant), in place on the pool p.cache views (host memory).
+void quantize_and_cache(const QuantCacheProblem& p);
 
 // Gather into standard row-major [sum lens, D] values and [sum lens, 4*D/Qb] scale bytes.
-void gather_k_cache(const PagedCacheLayout& layout, const uint8_t* cache_bytes, const BlockTableView& table,
-                    std::span<const int32_t> lens, uint8_t* values_out, uint8_t* scales_out);
+void gather_k_cache(const GatherProblem& p, uint8_t* values_out, uint8_t* scales_out);
 
 // Writes the defined region [valid_begin, valid_end) of each row, and -inf to the rest of
 // [0, cols) with clean_logits; nothing else of `out`.
