@@ -161,3 +161,27 @@ TEST(DeployedSuite, ProductionShapesOneLineEach) {
   EXPECT_TRUE(deployed_suite(0).empty());
   EXPECT_EQ(deployed_suite(16384, false)[4].name, "dsv32_decode_16384");
 }
+
+// The deployed tier's quant_cache and gather pools past 2^32 bytes are sparse: materialize()
+// keeps only the used pages (the compact cache) and make_pool() maps the rest without touching
+// it, as for paged logits; the case's pages come back out of the kernel-visible pool unchanged.
+TEST(Tiers, DeployedCacheOpPoolsPast4GiBAreSparse) {
+  GenOptions g = tier_options(Tier::deployed);
+  g.max_tokens = 8192;  // the budget of the deployed mutant campaign (tests/fuzz/test_mutants.cpp)
+  std::set<CaseOp> seen;
+  for (uint64_t i = 0; i < 2000 && seen.size() < 2; ++i) {
+    const CaseDescriptor d = random_case(3, i, g);
+    if ((d.op != CaseOp::quant_cache && d.op != CaseOp::gather) || seen.count(d.op) ||
+        pool_bytes(d) <= double(int64_t(1) << 32))
+      continue;
+    const CaseTensors t = materialize(d, false);
+    ASSERT_TRUE(t.sparse_pool) << to_string(d).substr(0, 200);
+    EXPECT_EQ(int64_t(t.cache.bytes.size()), int64_t(t.page_ids.size()) * t.pool.page_stride);
+    EXPECT_LE(t.cache.bytes.size(), size_t(kDensePoolLimit)) << "only the used pages are held";
+    const PoolBuffer pool = t.make_pool(true);
+    EXPECT_GT(pool.size(), int64_t(1) << 32);
+    EXPECT_EQ(t.compact_pages(pool), t.cache.bytes);
+    seen.insert(d.op);
+  }
+  EXPECT_EQ(seen, (std::set<CaseOp>{CaseOp::quant_cache, CaseOp::gather}));
+}

@@ -176,6 +176,15 @@ TEST(DeployedMutant, TheSmallTierDoesNotReachRowsPast64) {
   EXPECT_FALSE(r.caught) << "the small tier now reaches paged rows past 64: move row_stride_past_64 into MQA_MUTANTS";
 }
 
+// The small tier draws pools past 2^32 bytes for paged_logits only (quant_cache and gather get
+// dense pools of <= 64 MiB), so an int32 cache offset in those ops is out of its reach.
+TEST(DeployedMutant, TheSmallTierDoesNotReachCacheOpPoolsPast2To31) {
+  const Row r =
+      run("small: cache_offset_int32", std::string(MQA_MUTANT_DIR) + "/libmqa_mutant_cache_offset_int32.so", false);
+  EXPECT_FALSE(r.caught) << "the small tier now reaches quant_cache / gather pools past 2^31 bytes: "
+                            "move cache_offset_int32 into MQA_MUTANTS";
+}
+
 TEST(Reference, BuiltinPassesTheSameCampaign) { EXPECT_FALSE(run("builtin-ref", "builtin-ref", false).caught); }
 
 TEST(Reference, PluginPassesTheSameCampaign) {

@@ -31,48 +31,68 @@ using namespace mqa;
 
 enum Bug : int {
   control = 0,
-  tile_grid_transposed = 1,      // preshuffle: 16x16 tiles stored byte-group-major
-  tile_token_byte_swap = 2,      // preshuffle: (token, byte) swapped inside each 16x16 tile
-  preshuffle_tile32 = 3,         // preshuffle applied with a 32x32 tile
-  page_off_by_one = 4,           // block index (s + 1) / B
-  page_index_s16 = 5,            // block index s / 16 instead of s / B
-  scale_wrong_slot = 6,          // scale of slot t + 1 (mod B) read / written
-  fn_decoded_as_fnuz = 7,        // e4m3fn codes decoded with the fnuz bias
-  missing_relu = 8,              // relu dropped
-  kscale_before_headsum_fma = 9, // S = fma(relu(a)*kscale, w, S) over heads
-  headsum_sequential = 10,       // ((t0 + t1) + t2) + ... instead of the pairwise tree
-  offset_32bit = 11,             // byte offsets truncated to 32 bits
-  read_past_length = 12,         // reads (and writes) token L_r: a <= instead of <
-  ignore_next_n_offset = 13,     // every row of a sequence reads the whole context
-  write_outside_defined = 14,    // clears [L_r, row_stride) / writes past the gathered rows / page padding
-  nondeterministic_order = 15,   // every second call sums heads sequentially (an atomics-order bug)
-  ue8m0_rounding_swapped = 16,   // exact: exp2f(ceilf(log2f(sc))); vllm/aiter/sglang: exponent + (mantissa != 0)
-  relu_fmaxf = 17,               // exact profile relu as fmaxf(a, 0): a NaN dot becomes 0
-  nan_code_as_number = 18,       // fp8 decoder without NaN: e4m3fn 0x7F/0xFF = +-480, e4m3fnuz 0x80 = 0
-  zero_relu_skips_weight = 19,   // relu(a) == 0 adds a signed zero without w: 0 * inf = NaN lost
-  subnormal_scale_flushed = 20,  // logits: a subnormal k scale read as +-0 (a kernel built with -ftz / fast math: DAZ)
-  scale_nan_to_num = 21,         // k scales passed through nan_to_num (NaN -> 0, +-inf -> +-FLT_MAX), e.g. by a Python wrapper
+  tile_grid_transposed = 1,       // preshuffle: 16x16 tiles stored byte-group-major
+  tile_token_byte_swap = 2,       // preshuffle: (token, byte) swapped inside each 16x16 tile
+  preshuffle_tile32 = 3,          // preshuffle applied with a 32x32 tile
+  page_off_by_one = 4,            // block index (s + 1) / B
+  page_index_s16 = 5,             // block index s / 16 instead of s / B
+  scale_wrong_slot = 6,           // scale of slot t + 1 (mod B) read / written
+  fn_decoded_as_fnuz = 7,         // e4m3fn codes decoded with the fnuz bias
+  missing_relu = 8,               // relu dropped
+  kscale_before_headsum_fma = 9,  // S = fma(relu(a)*kscale, w, S) over heads
+  headsum_sequential = 10,        // ((t0 + t1) + t2) + ... instead of the pairwise tree
+  offset_32bit = 11,              // byte offsets truncated to 32 bits
+  read_past_length = 12,          // reads (and writes) token L_r: a <= instead of <
+  ignore_next_n_offset = 13,      // every row of a sequence reads the whole context
+  write_outside_defined = 14,     // clears [L_r, row_stride) / writes past the gathered rows / page padding
+  nondeterministic_order = 15,    // every second call sums heads sequentially (an atomics-order bug)
+  ue8m0_rounding_swapped = 16,    // exact: exp2f(ceilf(log2f(sc))); vllm/aiter/sglang: exponent + (mantissa != 0)
+  relu_fmaxf = 17,                // exact profile relu as fmaxf(a, 0): a NaN dot becomes 0
+  nan_code_as_number = 18,        // fp8 decoder without NaN: e4m3fn 0x7F/0xFF = +-480, e4m3fnuz 0x80 = 0
+  zero_relu_skips_weight = 19,    // relu(a) == 0 adds a signed zero without w: 0 * inf = NaN lost
+  subnormal_scale_flushed = 20,   // logits: a subnormal k scale read as +-0 (a kernel built with -ftz / fast math: DAZ)
+  scale_nan_to_num = 21,  // k scales passed through nan_to_num (NaN -> 0, +-inf -> +-FLT_MAX), e.g. by a Python wrapper
   // Caught by the deployed tier (tests/fuzz/test_mutants.cpp, DeployedMutant):
-  row_stride_past_64 = 22,       // paged: rows >= 64 stored with a [64, rows, cols] buffer's head stride (aiter#1815)
-  store_offset_32bit = 23,       // logits stores whose byte offset reaches 2^31 are dropped (aiter#4244)
+  row_stride_past_64 = 22,  // paged: rows >= 64 stored with a [64, rows, cols] buffer's head stride (aiter#1815)
+  store_offset_32bit = 23,  // logits stores whose byte offset reaches 2^31 are dropped (aiter#4244)
+  cache_offset_int32 = 24,  // quant_cache / gather: the cache byte offset computed in int32 (vllm#46222)
   // Kernels that test the harness itself (not in the detection table):
-  crash_on_long_rows = 24,       // paged: segfaults when a row reads >= 100 tokens
-  hang_on_ragged = 25,           // ragged: never returns
-  fork_grandchild = 26,          // ragged: leaves a sleeping grandchild that holds every inherited fd
-  crash_on_load = 27,            // its constructor segfaults at dlopen
+  crash_on_long_rows = 25,  // paged: segfaults when a row reads >= 100 tokens
+  hang_on_ragged = 26,      // ragged: never returns
+  fork_grandchild = 27,     // ragged: leaves a sleeping grandchild that holds every inherited fd
+  crash_on_load = 28,       // its constructor segfaults at dlopen
 };
 constexpr Bug kBug = Bug(MQA_MUTANT);
 
-const char* const kNames[] = {"control",           "tile_grid_transposed",      "tile_token_byte_swap",
-                              "preshuffle_tile32", "page_off_by_one",           "page_index_s16",
-                              "scale_wrong_slot",  "fn_decoded_as_fnuz",        "missing_relu",
-                              "kscale_before_headsum_fma", "headsum_sequential", "offset_32bit",
-                              "read_past_length",  "ignore_next_n_offset",      "write_outside_defined",
-                              "nondeterministic_order", "ue8m0_rounding_swapped", "relu_fmaxf",
-                              "nan_code_as_number", "zero_relu_skips_weight", "subnormal_scale_flushed",
-                              "scale_nan_to_num",  "row_stride_past_64",
-                              "store_offset_32bit", "crash_on_long_rows", "hang_on_ragged",
-                              "fork_grandchild",   "crash_on_load"};
+const char* const kNames[] = {"control",
+                              "tile_grid_transposed",
+                              "tile_token_byte_swap",
+                              "preshuffle_tile32",
+                              "page_off_by_one",
+                              "page_index_s16",
+                              "scale_wrong_slot",
+                              "fn_decoded_as_fnuz",
+                              "missing_relu",
+                              "kscale_before_headsum_fma",
+                              "headsum_sequential",
+                              "offset_32bit",
+                              "read_past_length",
+                              "ignore_next_n_offset",
+                              "write_outside_defined",
+                              "nondeterministic_order",
+                              "ue8m0_rounding_swapped",
+                              "relu_fmaxf",
+                              "nan_code_as_number",
+                              "zero_relu_skips_weight",
+                              "subnormal_scale_flushed",
+                              "scale_nan_to_num",
+                              "row_stride_past_64",
+                              "store_offset_32bit",
+                              "cache_offset_int32",
+                              "crash_on_long_rows",
+                              "hang_on_ragged",
+                              "fork_grandchild",
+                              "crash_on_load"};
 
 int g_calls = 0;  // logits calls so far (nondeterministic_order)
 
@@ -113,6 +133,15 @@ int64_t scale_in_page(const PageLayout& p, int32_t t, int32_t q) {
 int64_t byte_of(const Pool& pool, int64_t page, int64_t in_page) {
   const int64_t off = page * pool.stride + in_page;
   return kBug == offset_32bit ? int64_t(uint32_t(off)) : off;
+}
+
+// A byte of the pool as the cache ops (quant_cache, gather) address it. cache_offset_int32:
+// page * stride + in_page in int32 arithmetic, as a cache insert / gather kernel with an `int`
+// offset does (vllm#46222): past 2^31 it wraps negative (the write is lost, the read gives 0),
+// past 2^32 onto another page. The logits (byte_of) stay right: only the cache ops have the bug.
+int64_t cache_op_byte(const Pool& pool, int64_t page, int64_t in_page) {
+  if (kBug != cache_offset_int32) return byte_of(pool, page, in_page);
+  return int32_t(uint32_t(page * pool.stride + in_page));  // modular (C++20): the int32 wrap
 }
 
 uint8_t read_byte(const Pool& pool, int64_t off) { return off >= 0 && off < pool.size ? pool.bytes[off] : 0; }
@@ -254,14 +283,16 @@ mqa_status quant_cache(void*, const mqa_quant_cache_args* a, char*, size_t) {
     const int32_t t = int32_t(a->slots[i] % pl.page_size);
     quantize_token(a->k + i * pl.head_dim, pl.head_dim, pl.quant_block, qp, codes.data(), scales.data());
     if (kBug == ue8m0_rounding_swapped && qp.ue8m0) swap_ue8m0_rounding(a->k + i * pl.head_dim, pl, qp, codes, scales);
-    for (int32_t d = 0; d < pl.head_dim; ++d) write_byte(pool, byte_of(pool, page, value_in_page(pl, t, d)), codes[size_t(d)]);
+    for (int32_t d = 0; d < pl.head_dim; ++d)
+      write_byte(pool, cache_op_byte(pool, page, value_in_page(pl, t, d)), codes[size_t(d)]);
     for (int32_t q = 0; q < pl.scales_per_token(); ++q) {
       uint8_t b[4];
       std::memcpy(b, &scales[size_t(q)], 4);
-      for (int i = 0; i < 4; ++i) write_byte(pool, byte_of(pool, page, scale_in_page(pl, t, q)) + i, b[i]);
+      for (int i = 0; i < 4; ++i) write_byte(pool, cache_op_byte(pool, page, scale_in_page(pl, t, q)) + i, b[i]);
     }
     if (kBug == write_outside_defined)  // "clears" the page's padding as well
-      for (int64_t off = pl.natural_page_bytes(); off < pool.stride; ++off) write_byte(pool, byte_of(pool, page, off), 0);
+      for (int64_t off = pl.natural_page_bytes(); off < pool.stride; ++off)
+        write_byte(pool, cache_op_byte(pool, page, off), 0);
   }
   return MQA_OK;
 }
@@ -275,9 +306,13 @@ mqa_status gather(void*, const mqa_gather_args* a, char*, size_t) {
     for (int64_t s = 0; s < a->lens[b]; ++s, ++row) {
       const TokenAt at = token_at(pool, a->block_table, a->table_row_stride, a->max_blocks, b, s);
       for (int32_t d = 0; d < D; ++d)
-        a->values_out[row * D + d] = at.page < 0 ? 0 : read_byte(pool, byte_of(pool, at.page, value_in_page(pl, at.slot, d)));
+        a->values_out[row * D + d] =
+            at.page < 0 ? 0 : read_byte(pool, cache_op_byte(pool, at.page, value_in_page(pl, at.slot, d)));
       for (int32_t q = 0; q < nq; ++q) {
-        const float s = at.page < 0 ? 0.0f : scale_seen(read_f32(pool, byte_of(pool, at.page, scale_in_page(pl, at.slot, q))), false);
+        const float s =
+            at.page < 0
+                ? 0.0f
+                : scale_seen(read_f32(pool, cache_op_byte(pool, at.page, scale_in_page(pl, at.slot, q))), false);
         std::memcpy(a->scales_out + (row * nq + q) * 4, &s, 4);
       }
     }
