@@ -475,17 +475,24 @@ def _write_atomically(path, parts):
                           "not survive a crash" % (path, e.strerror or e)) from None
 
 
+def set_root_attributes(f, kind, generator=None):
+    """The root attributes of a schema-v1 file (SCHEMA.md), for the writer and for tools and
+    tests that build a file by hand with h5py (then _stamp it)."""
+    f.attrs["schema"] = SCHEMA
+    f.attrs["schema_version"] = np.int64(SCHEMA_VERSION)
+    f.attrs["kind"] = kind
+    if generator is not None:
+        f.attrs["generator"] = generator
+    f.attrs["checksum_algorithm"] = "sha256"
+
+
 def write_candidate(path, outputs, generator="mqa_golden.py"):
     """Writes a candidate file: outputs = {case_name: {dataset_name: ndarray}} with the golden
     dataset names/dtypes/shapes (e.g. "logits" float32 [rows, logits_row_stride], "topk" int32,
     "cache" uint8 [P, page_stride]). Each dataset gets its sha256. The file is built in memory
     (HDF5's core driver) and written by _write_atomically: a failed write keeps the old file."""
     with h5py.File(path + ".in-memory", "w", driver="core", backing_store=False, userblock_size=USER_BLOCK) as f:
-        f.attrs["schema"] = SCHEMA
-        f.attrs["schema_version"] = np.int64(SCHEMA_VERSION)
-        f.attrs["kind"] = "candidate"
-        f.attrs["generator"] = generator
-        f.attrs["checksum_algorithm"] = "sha256"
+        set_root_attributes(f, "candidate", generator)
         cases = f.create_group("cases")
         for cname, datasets in outputs.items():
             g = cases.create_group(cname)

@@ -257,10 +257,7 @@ class HostileFiles(unittest.TestCase):
         """A candidate by h5py: build(case_group, file) fills the case group of self.name."""
         p = os.path.join(self.tmp, fname)
         with h5py.File(p, "w", userblock_size=mg.USER_BLOCK) as f:
-            f.attrs["schema"] = mg.SCHEMA
-            f.attrs["schema_version"] = np.int64(mg.SCHEMA_VERSION)
-            f.attrs["kind"] = "candidate"
-            f.attrs["checksum_algorithm"] = "sha256"
+            mg.set_root_attributes(f, "candidate")
             build(f.create_group("cases").create_group(self.name), f)
         mg._stamp(p)
         return p

@@ -107,10 +107,7 @@ class Corpus:
     def candidate(self, name, build):
         p = self.path(name)
         with h5py.File(p, "w", userblock_size=mg.USER_BLOCK) as f:
-            f.attrs["schema"] = mg.SCHEMA
-            f.attrs["schema_version"] = np.int64(mg.SCHEMA_VERSION)
-            f.attrs["kind"] = "candidate"
-            f.attrs["checksum_algorithm"] = "sha256"
+            mg.set_root_attributes(f, "candidate")
             build(f.create_group("cases").create_group(self.paged), f)
         mg._stamp(p)
         return p
