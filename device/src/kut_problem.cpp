@@ -32,76 +32,81 @@ Profile profile(int32_t v) {
 
 // ---- problem -> ABI ---------------------------------------------------------------------------
 
-// Positional, in the order of kut.h's declarations (what each position is:
-// tests/device/test_kut_problem.cpp names every field).
+// Designated initialisers: the compiler holds each name and kut.h's order.
 mqa_cache_desc cache_desc(const PagedCacheLayout& l, Fp8Encoding e) {
   const PageLayout& g = l.page;
-  return mqa_cache_desc{int32_t(g.kind), g.page_size, g.head_dim, g.quant_block,
-                        l.page_stride,   l.num_pages, int32_t(e), 0};
+  return {.layout = int32_t(g.kind),
+          .page_size = g.page_size,
+          .head_dim = g.head_dim,
+          .quant_block = g.quant_block,
+          .page_stride = l.page_stride,
+          .num_pages = l.num_pages,
+          .encoding = int32_t(e),
+          .reserved = 0};
 }
 
 mqa_quant_cache_args quant_cache_args(const QuantCacheProblem& p) {
-  return mqa_quant_cache_args{cache_desc(p.cache.layout, p.params.encoding),
-                              p.cache.bytes,
-                              p.k.data(),
-                              p.slots.data(),
-                              int64_t(p.slots.size()),
-                              int32_t(p.params.variant),
-                              int32_t(p.params.ue8m0)};
+  return {.cache = cache_desc(p.cache.layout, p.params.encoding),
+          .cache_bytes = p.cache.bytes,
+          .k = p.k.data(),
+          .slots = p.slots.data(),
+          .num_tokens = int64_t(p.slots.size()),
+          .quant_variant = int32_t(p.params.variant),
+          .ue8m0 = int32_t(p.params.ue8m0)};
 }
 
 mqa_gather_args gather_args(const GatherProblem& p, uint8_t* values_out, uint8_t* scales_out) {
   const BlockTableView& t = p.table;
-  return mqa_gather_args{cache_desc(p.cache.layout, p.encoding),
-                         p.cache.bytes,
-                         t.data,
-                         t.batch,
-                         t.max_blocks,
-                         t.row_stride,
-                         p.lens.data(),
-                         values_out,
-                         scales_out};
+  return {.cache = cache_desc(p.cache.layout, p.encoding),
+          .cache_bytes = p.cache.bytes,
+          .block_table = t.data,
+          .batch = t.batch,
+          .max_blocks = t.max_blocks,
+          .table_row_stride = t.row_stride,
+          .lens = p.lens.data(),
+          .values_out = values_out,
+          .scales_out = scales_out};
 }
 
 mqa_paged_logits_args paged_args(const PagedLogitsProblem& p, float* logits, int64_t logits_row_stride) {
-  return mqa_paged_logits_args{cache_desc(p.cache, p.encoding),
-                               p.cache_bytes,
-                               p.q,
-                               p.batch,
-                               p.next_n,
-                               p.heads,
-                               p.cache.page.head_dim,
-                               p.weights,
-                               p.context_lens,
-                               int32_t(p.lens_2d),
-                               p.table.max_blocks,
-                               p.table.data,
-                               p.table.row_stride,
-                               p.max_context_len,
-                               int32_t(p.clean_logits),
-                               logits,
-                               logits_row_stride,
-                               int32_t(p.profile),
-                               0};
+  return {.cache = cache_desc(p.cache, p.encoding),
+          .cache_bytes = p.cache_bytes,
+          .q = p.q,
+          .batch = p.batch,
+          .next_n = p.next_n,
+          .heads = p.heads,
+          .head_dim = p.cache.page.head_dim,
+          .weights = p.weights,
+          .context_lens = p.context_lens,
+          .lens_2d = int32_t(p.lens_2d),
+          .max_blocks = p.table.max_blocks,
+          .block_table = p.table.data,
+          .table_row_stride = p.table.row_stride,
+          .max_context_len = p.max_context_len,
+          .clean_logits = int32_t(p.clean_logits),
+          .logits = logits,
+          .logits_row_stride = logits_row_stride,
+          .profile = int32_t(p.profile),
+          .reserved = 0};
 }
 
 mqa_ragged_logits_args ragged_args(const RaggedLogitsProblem& p, float* logits, int64_t logits_row_stride) {
-  return mqa_ragged_logits_args{p.q,
-                                p.M,
-                                p.heads,
-                                p.head_dim,
-                                int32_t(p.encoding),
-                                p.k,
-                                p.kscale,
-                                p.N,
-                                int32_t(p.clean_logits),
-                                p.weights,
-                                p.ks,
-                                p.ke,
-                                logits,
-                                logits_row_stride,
-                                int32_t(p.profile),
-                                0};
+  return {.q = p.q,
+          .M = p.M,
+          .heads = p.heads,
+          .head_dim = p.head_dim,
+          .encoding = int32_t(p.encoding),
+          .k = p.k,
+          .kscale = p.kscale,
+          .N = p.N,
+          .clean_logits = int32_t(p.clean_logits),
+          .weights = p.weights,
+          .ks = p.ks,
+          .ke = p.ke,
+          .logits = logits,
+          .logits_row_stride = logits_row_stride,
+          .profile = int32_t(p.profile),
+          .reserved = 0};
 }
 
 // ---- ABI -> problem ---------------------------------------------------------------------------
