@@ -6,6 +6,8 @@
 # device tool:
 #   run(command="PREBUILT=.peers/device.tar.xz scripts/device_check.sh --quick", carry=[".peers"])
 #   run(command="PREBUILT=.peers/device.tar.xz scripts/device_v2_check.sh", carry=[".peers/device.tar.xz"])
+# With WITH_PEERS=1 it also copies DeepGEMM's tarball and aiter's files from ../shared/peers into
+# .peers/ for scripts/peers/bench_logits.sh (carry=[".peers"]).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build}
@@ -14,7 +16,7 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/lib" "$root/.peers"
 mkdir -p "$stage/plugins"
 optional=()
-for b in tests/device/test_kut_v2 fuzz/campaign_bench; do if [[ -x "$build/$b" ]]; then optional+=("$b"); fi; done
+for b in tests/device/test_kut_v2 fuzz/campaign_bench device/tensor_peak; do if [[ -x "$build/$b" ]]; then optional+=("$b"); fi; done
 for b in device/device_sweep device/device_bench tests/device/test_device mqa-harness "${optional[@]}"; do
   [[ -x "$build/$b" ]] || { echo "pack_device.sh: $build/$b not built (cmake --build $build)" >&2; exit 2; }
   cp "$build/$b" "$stage/"
@@ -27,3 +29,9 @@ for so in device/libmqa_kut_plugin_hip_v2.so device/libmqa_kut_plugin_reference.
 done
 tar cJf "$root/.peers/device.tar.xz" -C "$stage" .
 du -h "$root/.peers/device.tar.xz"
+if [[ ${WITH_PEERS:-0} == 1 ]]; then
+  peers=${PEERS:-$root/../shared/peers}
+  cp "$peers"/deepgemm-*.tar.xz "$root/.peers/"
+  rm -rf "$root/.peers/aiter" && cp -r "$peers"/aiter-*-importable "$root/.peers/aiter" && chmod -R u+w "$root/.peers/aiter"
+  du -sh "$root/.peers"
+fi

@@ -98,7 +98,6 @@ def check_common(case):
 
 
 def deepgemm_case(case, bug):
-    import deep_gemm
     a = case.attrs
     check_common(case)
     D, H = a["head_dim"], a["heads"]
@@ -115,9 +114,8 @@ def deepgemm_case(case, bug):
         if bug == "scale_next_slot":
             ks = torch.roll(ks, -1)
         ke = r["ke"] - (1 if bug == "len_minus_one" else 0)
-        out = deep_gemm.fp8_fp4_mqa_logits((q, None), (k, ks), w, torch.from_numpy(r["ks"]).cuda().int(),
-                                           torch.from_numpy(np.maximum(ke, r["ks"]).astype(np.int32)).cuda(),
-                                           clean_logits=bool(a["clean_logits"]))
+        out = deepgemm_ragged(q, k, ks, w, torch.from_numpy(r["ks"]).cuda().int(),
+                              torch.from_numpy(np.maximum(ke, r["ks"]).astype(np.int32)).cuda(), bool(a["clean_logits"]))
         return out.float().cpu().numpy()
     if a["clean_logits"]:  # DeepGEMM 54e2261 cleans only with 1-D lens, and SM90 takes only 2-D lens
         raise Skip("clean_logits with 2-D lens")
@@ -135,10 +133,29 @@ def deepgemm_case(case, bug):
         t[b, need[b]:] = 0
     t = np.where((t >= 0) & (t < P), t, 0).astype(np.int32)
     lens_t = torch.from_numpy(np.ascontiguousarray(lens)).cuda()
-    sched = deep_gemm.get_paged_mqa_logits_metadata(lens_t, 64, deep_gemm.get_num_sms())
-    out = deep_gemm.fp8_fp4_paged_mqa_logits((q, None), kv, w, lens_t, torch.from_numpy(t).cuda(), sched,
-                                             int(a["logits_cols"]), clean_logits=bool(a["clean_logits"]))
+    out = deepgemm_paged(q, kv, w, lens_t, torch.from_numpy(t).cuda(), deepgemm_schedule(lens_t),
+                         int(a["logits_cols"]), bool(a["clean_logits"]))
     return out.float().cpu().numpy()  # [rows, max_context_len]: verify takes it unpadded
+
+
+# The peers' entry points on device tensors, shared by the cases above and time_peers.py.
+def deepgemm_schedule(lens_t):
+    """DeepGEMM's split of the paged work over the SMs (once per batch of lengths, as a decode step does)."""
+    import deep_gemm
+    return deep_gemm.get_paged_mqa_logits_metadata(lens_t, 64, deep_gemm.get_num_sms())
+
+
+def deepgemm_paged(q, kv, w, lens_t, table_t, sched, cols, clean):
+    """q [B, next_n, H, D] fp8, kv [pages, 64, 1, D + 4] uint8, w [B * next_n, H] fp32, 2-D lens
+    [B, next_n] int32, table [B, max pages] int32 -> logits [B * next_n, cols]."""
+    import deep_gemm
+    return deep_gemm.fp8_fp4_paged_mqa_logits((q, None), kv, w, lens_t, table_t, sched, cols, clean_logits=clean)
+
+
+def deepgemm_ragged(q, k, ks, w, row_ks, row_ke, clean):
+    """q [M, H, D] fp8, k [N, D] fp8, ks [N] fp32, w [M, H], row i reads k rows [row_ks[i], row_ke[i])."""
+    import deep_gemm
+    return deep_gemm.fp8_fp4_mqa_logits((q, None), (k, ks), w, row_ks, row_ke, clean_logits=clean)
 
 
 _AITER = None
@@ -180,16 +197,23 @@ def aiter_case(case, bug):
     cols = int(a["logits_cols"])
     rows = a["batch"] * n
     out = torch.full((rows, cols), float("nan"), dtype=torch.float32, device="cuda")
+    aiter_launch(a["batch"], n, q, values, scales, torch.from_numpy(lens).cuda(), torch.from_numpy(t).cuda(), w, out)
+    return out.cpu().numpy()
+
+
+def aiter_launch(batch, next_n, q, values, scales, lens_t, table_t, w, out):
+    """aiter's Triton kernel on device tensors: q [rows, H, D] fp8, values [pages, B, D] fp8, scales
+    [pages, B] fp32 (strided views of one pool), 1-D lens [batch], table [batch, max pages], w [rows,
+    H], out [rows, cols] (written where the context is)."""
+    H, D, B = q.shape[-2], q.shape[-1], values.shape[1]
     chunk_k = 256 if B <= 256 and 256 % B == 0 else B
     split_kv = 4  # a constexpr: one value keeps Triton to one compile per shape
-    grid = (rows * split_kv, 1, 1)
+    grid = (batch * next_n * split_kv, 1, 1)
     aiter_kernel()[grid](
-        a["batch"], n, H, q, q.stride(0), q.stride(1), q.stride(2),
+        batch, next_n, H, q, q.stride(0), q.stride(1), q.stride(2),
         values, values.stride(0), values.stride(1), scales, scales.stride(0), 1,
-        torch.from_numpy(lens).cuda(), torch.from_numpy(t).cuda(), w, w.stride(0),
-        out, out.stride(0), cols, t.shape[1],
+        lens_t, table_t, w, w.stride(0), out, out.stride(0), out.shape[1], table_t.shape[1],
         ChunkQ=H, ChunkK=chunk_k, SplitKV=split_kv, HiddenDim=D, KVBlockSize=B)
-    return out.cpu().numpy()
 
 
 def main():
