@@ -73,10 +73,13 @@ __device__ inline void mma_limb_step(int32_t (&acc)[NT][5][4], const uint32_t (&
 // |L0|, |L1| <= 127, |L2| <= 15 and 128 terms: |acc0| <= 2.1e6, |acc1| <= 4.2e6, |acc2| <= 2.6e6,
 // |acc3| <= 4.9e5, |acc4| <= 2.9e4, so |T| <= 5.4e8 and |U| <= 5.4e8 stay inside int32; one
 // 32x32+64 multiply-add joins them.
-__device__ inline int64_t exact_limb_sum(const int32_t (&acc)[5][4], int e) {
-  const int32_t T = acc[2][e] + 128 * (acc[3][e] + 128 * acc[4][e]);
-  const int32_t U = acc[0][e] + 128 * acc[1][e];
+__device__ inline int64_t exact_limb_sum(int32_t g0, int32_t g1, int32_t g2, int32_t g3, int32_t g4) {
+  const int32_t T = g2 + 128 * (g3 + 128 * g4);
+  const int32_t U = g0 + 128 * g1;
   return int64_t(T) * 16384 + U;
+}
+__device__ inline int64_t exact_limb_sum(const int32_t (&acc)[5][4], int e) {
+  return exact_limb_sum(acc[0][e], acc[1][e], acc[2][e], acc[3][e], acc[4][e]);
 }
 
 // Asynchronous global -> shared copies (sm_80+), so the next tile's loads overlap this tile's math.

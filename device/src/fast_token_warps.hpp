@@ -46,12 +46,12 @@ MQA_HD constexpr int tw_bitrev(int v, int bits) {
   return r;
 }
 
-// Copy tokens [first, first + n) (n <= 16, zeros past n) into this warp's buffer `buf`.
-template <int KS, int kH, class Tokens>
-__device__ inline void tw_issue(TokenWarpShared<KS, kH>& sh, int warp, int lane, int buf, const Tokens& tokens,
-                                int64_t first, int n, int64_t lo, const typename Tokens::BlockCursor& bc,
-                                int64_t piece) {
-  constexpr int kChunks16 = 2 * KS, step = 32 / kChunks16, kRawRow = TokenWarpShared<KS, kH>::kRawRow;
+// Copy tokens [first, first + n) (n <= 16, zeros past n) into this warp's buffer `buf`. Shared:
+// the kernel's shared memory (raw, raw_scale, pages, kRawRow; tw3's and twg's).
+template <int KS, class Shared, class Tokens>
+__device__ inline void tw_issue(Shared& sh, int warp, int lane, int buf, const Tokens& tokens, int64_t first, int n,
+                                int64_t lo, const typename Tokens::BlockCursor& bc, int64_t piece) {
+  constexpr int kChunks16 = 2 * KS, step = 32 / kChunks16, kRawRow = Shared::kRawRow;
   const int c = lane % kChunks16, x0 = lane / kChunks16;
 #pragma unroll
   for (int k = 0; k < kTwTokens / step; ++k) {
@@ -146,7 +146,7 @@ __global__ void __launch_bounds__(32 * kTwWarps, 4) logits_token_warp_kernel(Log
   {
     const int64_t first = lo + kTwTokens * warp;
     const int n = first < hi ? (hi - first < kTwTokens ? int(hi - first) : kTwTokens) : 0;
-    tw_issue<KS, kH>(sh, warp, lane, 0, tokens, first, n, lo, cursor, piece);
+    tw_issue<KS>(sh, warp, lane, 0, tokens, first, n, lo, cursor, piece);
   }
 
   uint32_t q_nan = 0;
@@ -178,7 +178,7 @@ __global__ void __launch_bounds__(32 * kTwWarps, 4) logits_token_warp_kernel(Log
     if (tile + kTwStep < hi) {
       const int64_t f2 = first + kTwStep;
       const int n2 = f2 < hi ? (hi - f2 < kTwTokens ? int(hi - f2) : kTwTokens) : 0;
-      tw_issue<KS, kH>(sh, warp, lane, buf ^ 1, tokens, f2, n2, lo, cursor, piece);
+      tw_issue<KS>(sh, warp, lane, buf ^ 1, tokens, f2, n2, lo, cursor, piece);
     }
     if (n == 0) continue;  // warp-uniform
 
