@@ -19,29 +19,23 @@ const char* to_string(LogitsKernel k) {
   switch (k) {
     case LogitsKernel::generic: return "generic";
     case LogitsKernel::token_warps: return "tw3";
-    case LogitsKernel::token_warpgroup: return "twg";
     case LogitsKernel::lean: return "lean2";
   }
   return "?";
 }
 
 namespace {
-// MQA_FAST_KERNEL, read once: the fast kernel asked for (empty: the default).
-std::string forced_kernel() {
-  static const std::string v = [] {
+// MQA_FAST_KERNEL, read once: true forces lean2 where tw3 would run.
+bool force_lean() {
+  static const bool lean = [] {
     const char* e = std::getenv("MQA_FAST_KERNEL");
-    std::string s = e == nullptr ? "" : e;
-    if (s.empty() || s == "tw3" || s == "lean2") return s;
-    if (s == "twg") {
-      if (!twg_compiled())
-        throw DeviceError("MQA_FAST_KERNEL = 'twg': this build has no twg kernel (it needs sm_90a: MQA_CUDA_ARCH=90)");
-      return s;
-    }
-    throw DeviceError("invalid MQA_FAST_KERNEL = '" + s +
-                      "': expected tw3 (the default), twg or lean2 (the fallback); "
+    const std::string v = e == nullptr ? "" : e;
+    if (v.empty() || v == "tw3") return false;
+    if (v == "lean2") return true;
+    throw DeviceError("invalid MQA_FAST_KERNEL = '" + v + "': expected tw3 (the default) or lean2 (its fallback); "
                       "mma1, lean1, tw1, tw2 and wgmma were removed (git history)");
   }();
-  return v;
+  return lean;
 }
 }  // namespace
 
@@ -51,20 +45,16 @@ LogitsKernel choose_kernel(LogitsPath requested, int32_t heads, int32_t head_dim
     throw DeviceError(std::string("the fast logits path ") + (fast_path_compiled() ? "does not cover" : "is not built for") +
                       " heads = " + std::to_string(heads) + ", head_dim = " + std::to_string(head_dim));
   if (requested == LogitsPath::generic || !fits) return LogitsKernel::generic;
-  const std::string forced = forced_kernel();  // an unknown value is an error on every fast launch
-  const bool token_kernels_fit = direct_ok && heads <= 64;
-  if (forced == "lean2" || !token_kernels_fit) return LogitsKernel::lean;
-  return forced == "twg" ? LogitsKernel::token_warpgroup : LogitsKernel::token_warps;
+  const bool lean = force_lean();  // an unknown value is an error on every fast launch
+  return !lean && direct_ok && heads <= 64 ? LogitsKernel::token_warps : LogitsKernel::lean;
 }
 
 void launch_paged_logits(const LogitsDeviceArgs& a, const PagedTokens& t, LogitsKernel kernel, hipStream_t stream) {
   if (kernel == LogitsKernel::generic) launch_paged_logits_generic(a, t, stream);
-  else if (kernel == LogitsKernel::token_warpgroup) launch_paged_logits_twg(a, t, stream);
   else launch_paged_logits_fast(a, t, kernel, stream);
 }
 void launch_ragged_logits(const LogitsDeviceArgs& a, const RaggedTokens& t, LogitsKernel kernel, hipStream_t stream) {
   if (kernel == LogitsKernel::generic) launch_ragged_logits_generic(a, t, stream);
-  else if (kernel == LogitsKernel::token_warpgroup) launch_ragged_logits_twg(a, t, stream);
   else launch_ragged_logits_fast(a, t, kernel, stream);
 }
 

@@ -133,19 +133,17 @@ struct RaggedTokens {
 };
 
 // The kernels of the MQA logits: the portable generic kernel (fp64 sums, any platform) and, on
-// NVIDIA, the exact int8-limb tensor-core kernels: token_warps (`tw3`, mma.sync, the default
-// where it fits: heads <= 64 and direct copies), token_warpgroup (`twg`, the same with Hopper
-// wgmma; sm_90a builds only; opt-in) and lean (`lean2`, the fallback: heads 128, pages of fewer
-// than 16 tokens, unaligned copies). The earlier kernels (mma1, lean1, tw1, tw2, wgmma) are in
-// git history and in device/PERFORMANCE.md.
-enum class LogitsKernel : uint8_t { generic, token_warps, token_warpgroup, lean };
-const char* to_string(LogitsKernel k);  // "generic", "tw3", "twg", "lean2"
+// NVIDIA, the exact int8-limb tensor-core kernels: token_warps (`tw3`, the default where it fits:
+// heads <= 64 and direct copies) and lean (`lean2`, its fallback: heads 128, pages of fewer than
+// 16 tokens, unaligned copies). The earlier kernels (mma1, lean1, tw1, tw2, wgmma) are in git
+// history and in device/PERFORMANCE.md.
+enum class LogitsKernel : uint8_t { generic, token_warps, lean };
+const char* to_string(LogitsKernel k);  // "generic", "tw3", "lean2"
 
 // The one place a kernel is chosen: the requested path (automatic -> fast where it fits, else
 // generic; fast where it does not fit -> DeviceError), the shape, whether the token source allows
-// direct copies, and the environment's MQA_FAST_KERNEL ("tw3" (default), "twg" or "lean2", to
-// force that kernel where it fits, else the fallback; "twg" in a build without it and any other
-// value are a DeviceError naming the value).
+// direct copies, and the environment's MQA_FAST_KERNEL ("tw3" (default) or "lean2", to force the
+// fallback where tw3 would run; any other value is a DeviceError naming it).
 LogitsKernel choose_kernel(LogitsPath requested, int32_t heads, int32_t head_dim, bool direct_ok);
 
 // Enqueue on `stream`; check_launch afterwards is the caller's business (the benchmark times
@@ -158,8 +156,5 @@ void launch_paged_logits_generic(const LogitsDeviceArgs& a, const PagedTokens& t
 void launch_ragged_logits_generic(const LogitsDeviceArgs& a, const RaggedTokens& t, hipStream_t stream);
 void launch_paged_logits_fast(const LogitsDeviceArgs& a, const PagedTokens& t, LogitsKernel kernel, hipStream_t stream);
 void launch_ragged_logits_fast(const LogitsDeviceArgs& a, const RaggedTokens& t, LogitsKernel kernel, hipStream_t stream);
-bool twg_compiled();  // logits_wgmma.hip was built for sm_90a
-void launch_paged_logits_twg(const LogitsDeviceArgs& a, const PagedTokens& t, hipStream_t stream);
-void launch_ragged_logits_twg(const LogitsDeviceArgs& a, const RaggedTokens& t, hipStream_t stream);
 
 }  // namespace mqa::device::detail
