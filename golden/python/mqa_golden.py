@@ -53,6 +53,10 @@ def sha256(array):
     return hashlib.sha256(a.tobytes()).hexdigest()
 
 
+def shape_string(shape):
+    return "[" + ", ".join(str(int(s)) for s in shape) + "]"
+
+
 def _str(v):
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else v
 
@@ -112,6 +116,31 @@ class Case:
 
     def __repr__(self):
         return "Case(%r, op=%s, %s)" % (self.name, self.attrs.get("op"), self.attrs.get("descriptor"))
+
+    def by_regions(self):
+        """The logits (and stored bounds) hold only each row's [valid_begin, future_end) floats,
+        rows concatenated (SCHEMA.md, logits_storage = regions); the rest is implied."""
+        return self.attrs.get("logits_storage", "dense") == "regions"
+
+    def logits_by_regions(self, logits):
+        """A kernel's logits, [rows, logits_row_stride] or unpadded [rows, logits_cols], as a
+        candidate by regions: {"logits": the runs, "logits_outside": [X, 2] int64 (flat index,
+        bits) of every other float of [0, logits_cols) that is not the implied one}. With
+        unpadded logits the padding columns are not judged (as verify does for them)."""
+        a, rg = self.attrs, self["logits_regions"].astype(np.int64)
+        cols, stride = a["logits_cols"], a["logits_row_stride"]
+        bits = np.ascontiguousarray(logits, dtype="<f4").view("<u4")
+        width = bits.shape[1] if bits.ndim == 2 else -1
+        if bits.ndim != 2 or bits.shape[0] != a["rows"] or width not in (cols, stride):
+            raise GoldenError("case %r: logits shape %s, expected [%d, %d] or [%d, %d]" %
+                              (self.name, shape_string(bits.shape), a["rows"], stride, a["rows"], cols))
+        c = np.arange(width)[None, :]
+        in_run = (c >= rg[:, 0:1]) & (c < rg[:, 2:3])
+        implied = np.where(a["clean_logits"] & (c < cols), np.uint32(0xFF800000), np.uint32(a["logits_sentinel"]))
+        stray = ~in_run & (bits != implied)
+        r, cc = np.nonzero(stray)
+        outside = np.stack([r.astype(np.int64) * stride + cc, bits[r, cc].astype(np.int64)], axis=1)
+        return {"logits": bits[in_run].view("<f4"), "logits_outside": outside.reshape(-1, 2)}
 
     # ---- the pool as kernels see it ----
     def pool(self, max_dense_bytes=1 << 28):

@@ -110,6 +110,7 @@ def read_info(group, required, w):
     if not 0 <= i["logits_sentinel"] <= 2 ** 32 - 1:
         raise GoldenError(w + "attribute logits_sentinel = %d: must be a float's bits, in [0, 2^32 - 1]" %
                           i["logits_sentinel"])
+    i["logits_storage"] = get_str(group, "logits_storage", False, w, "dense")
     return i
 
 
@@ -176,6 +177,10 @@ def check_case_attributes(i, w):
                 bad(name, i[name], "must be 0" + none)
     if not 0 <= i["cache_fill"] <= 255:
         bad("cache_fill", i["cache_fill"], "must be a byte, in [0, 255]")
+    if i["logits_storage"] not in ("dense", "regions"):
+        raise GoldenError(w + "attribute logits_storage = '%s': expected dense or regions" % i["logits_storage"])
+    if i["logits_storage"] == "regions" and not logits:
+        raise GoldenError(w + "attribute logits_storage = 'regions': only the logits ops have logits" + none)
 
 
 # ---- the schema's dataset table (schema.cpp make_specs): dtype, encoding kind, need, shape ----
@@ -196,6 +201,8 @@ def _specs():
     out = lambda i: _when(logits(i), logits(i))  # noqa: E731
     scale_row = lambda i: 4 * (i["head_dim"] // i["quant_block"]) if i["quant_block"] > 0 else ANY  # noqa: E731
     ragged_n = lambda i: i["logits_cols"] if i["op"] == "ragged_logits" else ANY  # noqa: E731
+    # dense [rows, logits_row_stride]; by regions [V], V checked against logits_regions
+    dense = lambda i: [ANY] if by_regions(i) else [i["rows"], i["logits_row_stride"]]  # noqa: E731
     return {
         "k_source": ("uint16", "k_source", source, lambda i: [ANY, i["head_dim"]]),
         "slot_mapping": ("int64", "", source, lambda i: [ANY]),
@@ -211,14 +218,19 @@ def _specs():
         "weights": ("float32", "", out, lambda i: [i["rows"], i["heads"]]),
         "ks": ("int32", "", only("ragged_logits"), lambda i: [i["rows"]]),
         "ke": ("int32", "", only("ragged_logits"), lambda i: [i["rows"]]),
-        "logits": ("float32", "", out, lambda i: [i["rows"], i["logits_row_stride"]]),
+        "logits": ("float32", "", out, dense),
         "logits_regions": ("int64", "", out, lambda i: [i["rows"], 3]),
         "topk": ("int32", "", out, lambda i: [i["rows"], i["topk"]]),
-        "logits_bound_fp32": ("float32", "", lambda i: _when(False, logits(i)),
-                              lambda i: [i["rows"], i["logits_row_stride"]]),
-        "logits_bound_fp8_mma": ("float32", "", lambda i: _when(False, logits(i)),
-                                 lambda i: [i["rows"], i["logits_row_stride"]]),
+        "logits_bound_fp32": ("float32", "", lambda i: _when(False, logits(i)), dense),
+        "logits_bound_fp8_mma": ("float32", "", lambda i: _when(False, logits(i)), dense),
+        # candidates only, beside logits by regions (read by golden verify, SCHEMA.md)
+        "logits_outside": ("int64", "", lambda i: ABSENT, lambda i: [ANY, 2]),
     }
+
+
+def by_regions(i):
+    """The case's logits are stored by regions (SCHEMA.md, logits_storage)."""
+    return i.get("logits_storage", "dense") == "regions"
 
 
 SPECS = _specs()
@@ -291,6 +303,8 @@ def bound_from_attributes(name, i):
                 s = i["num_pages"]
             elif k == 0 and name in ("k_source", "slot_mapping"):
                 s = MAX_SOURCE_ROWS
+            elif k == 0 and by_regions(i) and (name == "logits" or name.startswith("logits_bound_")):
+                s = i["rows"] * i["logits_cols"]  # runs lie in [0, logits_cols)
             else:
                 return None
             shown.append("<=" + str(s))
@@ -519,6 +533,12 @@ def check_case_values(path, name, i, arrays):
         r = int(np.argmax(bad))
         fail("logits_regions", "row %d = (%d, %d, %d): expected 0 <= valid_begin <= valid_end <= future_end <= "
              "logits_cols = %d" % (r, vb[r], ve[r], fe[r], i["logits_cols"]))
+    if by_regions(i):
+        runs = int((fe - vb).sum())
+        for dname in ("logits", "logits_bound_fp32", "logits_bound_fp8_mma"):
+            if dname in arrays and arrays[dname].size != runs:
+                fail(dname, "holds %d floats; by regions (logits_storage) the rows' runs need "
+                     "sum(future_end - valid_begin) = %d (logits_regions)" % (arrays[dname].size, runs))
     if "topk" not in arrays:
         return
     top = arrays["topk"].astype(np.int64)

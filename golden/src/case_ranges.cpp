@@ -87,6 +87,10 @@ void check_case_attributes(const CaseInfo& i, const std::string& file, const std
     if (i.topk != 0) bad("topk", i.topk, "must be 0" + none);
   }
   if (i.cache_fill < 0 || i.cache_fill > 255) bad("cache_fill", i.cache_fill, "must be a byte, in [0, 255]");
+  if (i.logits_storage != "dense" && i.logits_storage != "regions")
+    fail("attribute logits_storage = '" + i.logits_storage + "': expected dense or regions");
+  if (i.regions_storage() && !logits)
+    fail("attribute logits_storage = 'regions': only the logits ops have logits" + none);
 }
 
 void check_case_values(const Case& c, const std::string& file) {
@@ -178,6 +182,17 @@ void check_case_values(const Case& c, const std::string& file) {
       fail("logits_regions",
            "row " + str(r) + " = (" + str(vb) + ", " + str(ve) + ", " + str(fe) +
                "): expected 0 <= valid_begin <= valid_end <= future_end <= logits_cols = " + str(i.logits_cols));
+  }
+  if (i.regions_storage()) {
+    // By regions the logits hold row r's floats of [valid_begin, future_end) and nothing else
+    // (each term < 2^31, rows <= 2^20: the sum stays far inside int64).
+    int64_t runs = 0;
+    for (int64_t r = 0; r < i.rows; ++r) runs += rg[size_t(3 * r + 2)] - rg[size_t(3 * r)];
+    for (const char* name : {"logits", "logits_bound_fp32", "logits_bound_fp8_mma"})
+      if (auto d = c.data.find(name); d != c.data.end() && d->second.elements() != runs)
+        fail(name, "holds " + str(d->second.elements()) +
+                       " floats; by regions (logits_storage) the rows' runs need sum(future_end - valid_begin) = " +
+                       str(runs) + " (logits_regions)");
   }
   auto tk = c.data.find("topk");
   if (tk == c.data.end()) return;

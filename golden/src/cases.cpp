@@ -114,7 +114,22 @@ Case case_from_tensors(const std::string& name, const CaseTensors& t, const std:
 }
 
 Case generate_case(const std::string& name, const std::string& descriptor, const std::vector<ToleranceModel>& bounds) {
-  return case_from_tensors(name, materialize(parse_case(descriptor), true), bounds);
+  const CaseDescriptor d = parse_case(descriptor);
+  if (d.op != CaseOp::paged_logits && d.op != CaseOp::ragged_logits)
+    return case_from_tensors(name, materialize(d, true), bounds);
+  // The row padding (out_pad) changes no value, only where rows start: materialised without it,
+  // a case whose padded logits pass kRegionsStorageBytes is stored by regions and never holds
+  // its dense buffer (512 rows of 2^21 floats: 4 GiB dense, a few KB of runs).
+  CaseDescriptor unpadded = d;
+  unpadded.out_pad = 0;
+  const CaseTensors t = materialize(unpadded, true);
+  const int64_t stride = t.cols + d.out_pad;
+  if (t.rows * stride * 4 < kRegionsStorageBytes)
+    return d.out_pad == 0 ? case_from_tensors(name, t, bounds) : case_from_tensors(name, materialize(d, true), bounds);
+  Case c = logits_by_regions(case_from_tensors(name, t, bounds), stride);
+  c.info.descriptor = to_string(d);
+  validate_case(c, FileKind::golden);
+  return c;
 }
 
 std::vector<CaseLine> read_case_list(const std::string& path) {

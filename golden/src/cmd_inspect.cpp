@@ -24,6 +24,10 @@ void print_info(const CaseInfo& i, std::ostream& out) {
       << " clean=" << i.clean_logits << " cols=" << i.logits_cols << " row_stride=" << i.logits_row_stride
       << " topk=" << i.topk << " rng=" << i.rng << " seed=0x" << std::hex << i.seed << std::dec
       << " cache_fill=" << i.cache_fill << " cache_from_source=" << i.cache_from_source << "\n";
+  if (i.regions_storage())
+    out << "  logits by regions: the rows' [valid_begin, future_end) floats only; the rest of the [" << i.rows << ", "
+        << i.logits_row_stride << "] buffer is " << (i.clean_logits ? "-inf in [0, cols), " : "") << "0x" << std::hex
+        << i.logits_sentinel << std::dec << " (logits_sentinel)\n";
 }
 
 int inspect_here(const InspectOptions& o, std::ostream& out, std::ostream& err) {

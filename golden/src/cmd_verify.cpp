@@ -105,11 +105,17 @@ int verify_here(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
       for (const std::string& name : o.required)
         if (!cc->data.count(name))
           throw GoldenError(o.candidate, gc.name, name, "missing (a " + gc.info.op + " candidate must hold it)");
+      const auto outside = cc->data.find("logits_outside");
+      if (outside != cc->data.end() && !cc->data.count("logits"))
+        throw GoldenError(o.candidate, gc.name, "logits_outside",
+                          "only beside logits by regions (the candidate has no logits)");
       for (const auto& [name, a] : cc->data) {
+        if (name == "logits_outside") continue;  // judged with the logits it belongs to
         auto it = gc.data.find(name);
         if (it == gc.data.end() || it->second.compare.empty())
           throw GoldenError(o.candidate, gc.name, name, "not a checkable output of this case (checkable: " + checkable_list(gc) + ")");
-        rs.push_back(compare_dataset(gc, name, a, name == "logits" ? o.logits_mode : "", o.candidate, o.max_listed));
+        rs.push_back(compare_dataset(gc, name, a, name == "logits" ? o.logits_mode : "", o.candidate, o.max_listed,
+                                     name == "logits" && outside != cc->data.end() ? &outside->second : nullptr));
       }
     }
     if (rs.empty()) throw GoldenError(o.candidate, "", "", "no output compared (the candidate holds no golden case)");

@@ -18,8 +18,9 @@ struct OutputResult {
 
 // Compares `actual` with dataset `name` of golden case `g` in `mode` (empty: the golden's
 // `compare` attribute). dtype/shape differences throw GoldenError naming `actual_file`.
+// `outside`: a candidate's logits_outside beside logits by regions (SCHEMA.md), or nullptr.
 OutputResult compare_dataset(const Case& g, const std::string& name, const Array& actual, std::string mode,
-                             const std::string& actual_file, int max_listed);
+                             const std::string& actual_file, int max_listed, const Array* outside = nullptr);
 
 // Byte-by-byte comparison of two arrays of equal dtype and shape (no regions, no layout).
 OutputResult compare_raw(const std::string& case_name, const std::string& name, const Array& expected,

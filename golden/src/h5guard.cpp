@@ -145,6 +145,8 @@ ElementBound bound_from_attributes(const std::string& dataset, const CaseInfo& i
         bound[i] = info.num_pages;
       else if (i == 0 && (dataset == "k_source" || dataset == "slot_mapping"))
         bound[i] = kMaxSourceRows;
+      else if (i == 0 && info.regions_storage() && (dataset == "logits" || dataset.rfind("logits_bound_", 0) == 0))
+        bound[i] = checked_mul(info.rows, info.logits_cols).value_or(-1);  // runs lie in [0, logits_cols)
       else
         return {};  // an extent the attributes leave open: the budget bounds it
       shown += (i ? ", <=" : "<=") + std::to_string(bound[i]);
@@ -160,6 +162,15 @@ ElementBound bound_from_attributes(const std::string& dataset, const CaseInfo& i
 
 ElementBound bound_from_golden(const Case* golden_case, const std::string& dataset) {
   if (!golden_case) return {};
+  const CaseInfo& info = golden_case->info;
+  // Against logits by regions a candidate may still answer densely, [rows, logits_row_stride];
+  // its floats outside the runs are at most that buffer's floats, two int64 each.
+  const std::optional<int64_t> dense = checked_mul(info.rows, info.logits_row_stride);
+  if (dataset == "logits_outside" && dense && is_logits_op(info.op))
+    return {checked_mul(*dense, 2).value_or(-1),
+            "two per float of the golden's [rows, logits_row_stride] logits (" + std::to_string(*dense) + " floats)"};
+  if (dataset == "logits" && dense && info.regions_storage())
+    return {*dense, "the golden's [rows, logits_row_stride] logits (" + std::to_string(*dense) + " floats)"};
   auto it = golden_case->data.find(dataset);
   if (it == golden_case->data.end()) return {};
   return {it->second.elements(), "the golden dataset it answers (shape " + dims_string(it->second.shape) + ", " +

@@ -170,6 +170,7 @@ void put_info(H5::Group& g, const CaseInfo& i) {
   put(g, "cache_fill", int64_t(i.cache_fill));
   put(g, "cache_from_source", int64_t(i.cache_from_source));
   put(g, "logits_sentinel", int64_t(i.logits_sentinel));
+  if (i.regions_storage()) put(g, "logits_storage", i.logits_storage);  // absent = dense: older files unchanged
 }
 
 CaseInfo get_info(const H5::Group& g, bool req, const Where& w) {
@@ -203,6 +204,7 @@ CaseInfo get_info(const H5::Group& g, bool req, const Where& w) {
   if (sentinel < 0 || sentinel > int64_t(UINT32_MAX))
     w.fail("attribute logits_sentinel = " + std::to_string(sentinel) + ": must be a float's bits, in [0, 2^32 - 1]");
   i.logits_sentinel = uint32_t(sentinel);
+  i.logits_storage = get_str(g, "logits_storage", false, w, i.logits_storage);
   return i;
 }
 

@@ -106,6 +106,10 @@ std::vector<DatasetSpec> make_specs() {
   auto source = [](const CaseInfo& i) { return when(i.cache_from_source, i.cache_from_source); };
   auto table = [](const CaseInfo& i) { return when(i.op != "quant_cache"); };
   auto gathered = [](const CaseInfo& i) { return when(i.op == "gather" || i.op == "ragged_logits"); };
+  // dense [rows, logits_row_stride]; by regions [V], V checked against logits_regions (case_ranges.cpp)
+  auto logits_shape = [](const CaseInfo& i) {
+    return i.regions_storage() ? Shape{kAny} : Shape{i.rows, i.logits_row_stride};
+  };
   return {
       {"k_source", DType::u16, "k_source", source, [=](const CaseInfo& i) { return Shape{kAny, D(i)}; }},
       {"slot_mapping", DType::i64, "", source, [](const CaseInfo&) { return Shape{kAny}; }},
@@ -130,16 +134,18 @@ std::vector<DatasetSpec> make_specs() {
        [](const CaseInfo& i) { return Shape{i.rows}; }},
       {"ke", DType::i32, "", [](const CaseInfo& i) { return when(i.op == "ragged_logits", i.op == "ragged_logits"); },
        [](const CaseInfo& i) { return Shape{i.rows}; }},
-      {"logits", DType::f32, "", [=](const CaseInfo& i) { return when(logits_op(i), logits_op(i)); },
-       [](const CaseInfo& i) { return Shape{i.rows, i.logits_row_stride}; }},
+      {"logits", DType::f32, "", [=](const CaseInfo& i) { return when(logits_op(i), logits_op(i)); }, logits_shape},
       {"logits_regions", DType::i64, "", [=](const CaseInfo& i) { return when(logits_op(i), logits_op(i)); },
        [](const CaseInfo& i) { return Shape{i.rows, 3}; }},
       {"topk", DType::i32, "", [=](const CaseInfo& i) { return when(logits_op(i), logits_op(i)); },
        [](const CaseInfo& i) { return Shape{i.rows, i.topk}; }},
-      {"logits_bound_fp32", DType::f32, "", [=](const CaseInfo& i) { return when(false, logits_op(i)); },
-       [](const CaseInfo& i) { return Shape{i.rows, i.logits_row_stride}; }},
+      {"logits_bound_fp32", DType::f32, "", [=](const CaseInfo& i) { return when(false, logits_op(i)); }, logits_shape},
       {"logits_bound_fp8_mma", DType::f32, "", [=](const CaseInfo& i) { return when(false, logits_op(i)); },
-       [](const CaseInfo& i) { return Shape{i.rows, i.logits_row_stride}; }},
+       logits_shape},
+      // candidates only, beside logits by regions: the floats outside the runs a kernel left
+      // other than the implied value, (flat index, bits) (SCHEMA.md "Candidate files")
+      {"logits_outside", DType::i64, "", [](const CaseInfo&) { return Need::absent; },
+       [](const CaseInfo&) { return Shape{kAny, 2}; }},
   };
 }
 

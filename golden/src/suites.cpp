@@ -3,11 +3,28 @@
 // The built-in suites of the corpus, as case descriptors (one line each, replayable with
 // `mqa-harness fuzz --replay`). Lengths are reduced from production so that the whole corpus
 // stays under ~20 MB; the shapes (H, D, B, next_n, layouts, encodings) are the deployed ones.
+#include <algorithm>
+
 #include "mqa/golden_cases.hpp"
 #include "mqa/validate.hpp"
 
 namespace mqa::golden {
 namespace {
+
+// aiter#4244 (a 32-bit output store offset): rows past 512 whose logits rows are padded to 2^21
+// floats, so that the buffer is 2^32 bytes and more and row 512 starts at byte 2^32 exactly; a
+// 32-bit offset writes rows 512.. onto rows 0... The lengths are short (`first` + b % 3 tokens),
+// and the case is stored by regions (SCHEMA.md): a few thousand floats of a 4 GiB buffer.
+std::string past_2_32_bytes(const std::string& head, int32_t sequences, int32_t first, const std::string& tail) {
+  std::string lens;
+  int32_t longest = 0;
+  for (int32_t b = 0; b < sequences; ++b) {
+    if (b) lens += ',';
+    lens += std::to_string(first + b % 3);
+    longest = std::max(longest, first + b % 3);
+  }
+  return head + " lens=1d:[" + lens + "] out_pad=" + std::to_string((1 << 21) - longest) + " " + tail;
+}
 
 // Every op once, tiny shapes, both layouts and encodings, both profiles.
 const std::vector<std::string> kSmoke = {
@@ -49,6 +66,8 @@ const std::vector<std::string> kSmoke = {
     "amax=above",
     // gather copies every scale byte: NaN (signalling too), inf, -0 among them
     "op=gather layout=standard B=16 D=64 Qb=32 lens=1d:[20,5] seed=0x112 nan_codes=1 odd_scales=1",
+    // 520 rows, 2^32 + 2^25 bytes of logits (aiter#4244), by regions
+    past_2_32_bytes("op=paged_logits layout=standard B=16 D=32 Qb=32 H=8", 520, 1, "topk=2 seed=0x113"),
 };
 
 // The edge matrix of spec verification.md, small D/H so that it stays cheap.
@@ -128,6 +147,9 @@ const std::vector<std::string> kEdge = {
     "amax=above",
     // gather copies every scale byte: NaN (signalling too), inf, -0 among them
     "op=gather layout=preshuffle16 B=16 D=32 Qb=32 lens=1d:[33,16,1] seed=0x224 nan_codes=1 odd_scales=1",
+    // 257 sequences of 2 rows (MTP), clean logits: 514 rows, past 2^32 bytes (aiter#4244), by regions
+    past_2_32_bytes("op=paged_logits layout=preshuffle16 B=16 D=32 Qb=32 H=8 next_n=2", 257, 2,
+                    "clean=1 topk=2 seed=0x225"),
 };
 
 // DeepSeek-V3.2 indexer: H=64, D=128, Qb=128, B=64. Decode (next_n=1), MTP verify (next_n=2,

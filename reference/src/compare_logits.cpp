@@ -45,6 +45,67 @@ void validate_regions(const LogitsRegions& g) {
 
 int64_t needed_floats(const LogitsRegions& g) { return g.rows == 0 ? 0 : (g.rows - 1) * g.row_stride + g.cols; }
 
+// The two ways a buffer is held. The pass reads a float through at(i, r, c) (flat index and its
+// row and column) and asks where a tolerance bound of a compared float is (bound_index).
+struct DenseBuffer {
+  static constexpr bool dense = true;
+  std::span<const float> s;
+  bool empty() const { return s.empty(); }
+  int64_t size() const { return int64_t(s.size()); }
+  uint32_t at(int64_t i, int64_t, int64_t) const { return f32_bits(s[size_t(i)]); }
+  int64_t bound_index(int64_t i, int64_t, int64_t) const { return i; }
+  int64_t bound_floats(int64_t need) const { return need; }
+};
+
+// A RegionLogits with its row offsets into `runs`, checked against the regions.
+struct RegionBuffer {
+  static constexpr bool dense = false;
+  const RegionLogits& b;
+  const LogitsRegions& g;
+  std::vector<int64_t> off;  // [rows + 1]: where row r's run starts in b.runs
+
+  RegionBuffer(const RegionLogits& buf, const LogitsRegions& regions, const char* what) : b(buf), g(regions) {
+    off.reserve(size_t(g.rows) + 1);
+    off.push_back(0);
+    for (const RowRegion& x : g.row) off.push_back(off.back() + (x.future_end - x.valid_begin));
+    const std::string name(what);
+    if (int64_t(b.runs.size()) != off.back())
+      reject(name + ".runs.size", b.runs.size(),
+             "the regions need sum(future_end - valid_begin) = " + std::to_string(off.back()) + " floats");
+    const int64_t n = size();
+    for (size_t k = 0; k < b.outside.size(); ++k) {
+      const int64_t i = b.outside[k].first;
+      const std::string at = name + ".outside[" + std::to_string(k) + "]";
+      if (i < 0 || i >= n)
+        reject(at, i, "must be a float of the buffer, in [0, rows * row_stride = " + std::to_string(n) + ")");
+      if (k > 0 && i <= b.outside[k - 1].first) reject(at, i, "indices must be strictly increasing");
+      const RowRegion& x = g.row[size_t(i / g.row_stride)];
+      const int64_t c = i % g.row_stride;
+      if (c >= x.valid_begin && c < x.future_end)
+        reject(at, i, "inside row " + std::to_string(i / g.row_stride) + "'s run");
+    }
+  }
+  bool empty() const { return false; }
+  int64_t size() const { return g.rows * g.row_stride; }
+  uint32_t implied(int64_t c) const { return b.clean && c < g.cols ? kNegInfBits : b.fill; }
+  uint32_t at(int64_t i, int64_t r, int64_t c) const {
+    const RowRegion& x = g.row[size_t(r)];
+    if (c >= x.valid_begin && c < x.future_end) return f32_bits(b.runs[size_t(off[size_t(r)] + c - x.valid_begin)]);
+    const auto it = std::lower_bound(b.outside.begin(), b.outside.end(), i,
+                                     [](const std::pair<int64_t, uint32_t>& e, int64_t v) { return e.first < v; });
+    return it != b.outside.end() && it->first == i ? it->second : implied(c);
+  }
+  int64_t bound_index(int64_t, int64_t r, int64_t c) const { return off[size_t(r)] + c - g.row[size_t(r)].valid_begin; }
+  int64_t bound_floats(int64_t) const { return int64_t(b.runs.size()); }
+  // The outside floats in [lo, hi).
+  std::span<const std::pair<int64_t, uint32_t>> outside_in(int64_t lo, int64_t hi) const {
+    auto less = [](const std::pair<int64_t, uint32_t>& e, int64_t v) { return e.first < v; };
+    const auto a = std::lower_bound(b.outside.begin(), b.outside.end(), lo, less);
+    const auto z = std::lower_bound(a, b.outside.end(), hi, less);
+    return {a, z};
+  }
+};
+
 // Accumulates failures and statistics into a CompareReport.
 class Collector {
  public:
@@ -170,7 +231,7 @@ struct ValueChecker {
   }
 
   // Returns the failed check, or nullopt when the pair is acceptable.
-  std::optional<Check> check(ElementDiff& d) {
+  std::optional<Check> check(ElementDiff& d, int64_t bound_index) {
     const uint32_t e = d.expected_bits, a = d.actual_bits;
     count_special(rep.expected_special, e);
     count_special(rep.actual_special, a);
@@ -184,9 +245,9 @@ struct ValueChecker {
     if (std::isnan(d.abs_diff)) d.abs_diff = std::numeric_limits<double>::infinity();  // inf - inf
     d.rel_diff = x == 0 ? (d.abs_diff == 0 ? 0.0 : std::numeric_limits<double>::infinity()) : d.abs_diff / std::fabs(x);
     if (mode.kind == CompareKind::tolerance) {
-      d.bound = bound[size_t(d.index)];
+      d.bound = bound[size_t(bound_index)];
       if (!(d.bound >= 0))
-        reject("options.bound[" + std::to_string(d.index) + "]", std::to_string(d.bound), "must be >= 0");
+        reject("options.bound[" + std::to_string(bound_index) + "]", std::to_string(d.bound), "must be >= 0");
       d.ratio = d.abs_diff == 0 ? 0.0 : (d.bound == 0 ? std::numeric_limits<double>::infinity() : d.abs_diff / d.bound);
     }
     if (!inf_bits(e) && !inf_bits(a)) {
@@ -220,15 +281,18 @@ void mark_ok(std::optional<ElementDiff>& d, const CompareMode& mode) {
   }
 }
 
-// The shared pass. `expected` empty means "sentinel check only".
-CompareReport run(std::span<const float> expected, std::span<const float> actual, const LogitsRegions& g,
-                  const CompareMode& mode, const LogitsCoordinates& co, const CompareOptions& op) {
-  validate_inputs(g, co, op);
+// The shared pass. `expected` empty (dense) means "sentinel check only". Buffers held by
+// regions are read float by float where a float is held and in bulk over the implied floats of
+// the padding, so a 2^30-float buffer costs its held floats (and its rows' [0, cols)).
+template <class Expected, class Actual>
+CompareReport run(const Expected& expected, const Actual& actual, const LogitsRegions& g, const CompareMode& mode,
+                  const LogitsCoordinates& co, const CompareOptions& op) {
   const int64_t need = needed_floats(g);
   const bool values = !expected.empty() || need == 0;
-  if (values && int64_t(expected.size()) < need)
+  const int64_t bound_floats = expected.bound_floats(need);
+  if (values && expected.size() < need)
     reject("expected.size", expected.size(), "need (rows-1)*row_stride + cols = " + std::to_string(need) + " floats");
-  if (int64_t(actual.size()) < need)
+  if (actual.size() < need)
     reject("actual.size", actual.size(), "need (rows-1)*row_stride + cols = " + std::to_string(need) + " floats");
   std::vector<double> computed_bound;
   std::span<const double> bound = op.bound;
@@ -237,9 +301,10 @@ CompareReport run(std::span<const float> expected, std::span<const float> actual
       computed_bound = tolerance_bounds(op.abs_terms, op.reduction_length);
       bound = computed_bound;
     }
-    if (int64_t(bound.size()) < need)
-      reject("options.bound.size", bound.size(),
-             "tolerance needs a bound (or abs_terms + reduction_length) for " + std::to_string(need) + " floats");
+    if (int64_t(bound.size()) < bound_floats)
+      reject(
+          "options.bound.size", bound.size(),
+          "tolerance needs a bound (or abs_terms + reduction_length) for " + std::to_string(bound_floats) + " floats");
   }
 
   CompareReport rep;
@@ -254,8 +319,20 @@ CompareReport run(std::span<const float> expected, std::span<const float> actual
 
   auto sentinel_check = [&](int64_t i, int64_t r, int64_t c, Column kind) {
     ++rep.checked[size_t(kind)];
-    const uint32_t a = f32_bits(actual[size_t(i)]);
+    const uint32_t a = actual.at(i, r, c);
     if (a != sentinel) col.fail(col.element(i, r, c, kind, sentinel, a), Check::sentinel);
+  };
+  // The sentinel check of [lo, hi) of row r, columns from c0 (padding or beyond).
+  auto sentinel_range = [&](int64_t lo, int64_t hi, int64_t r, int64_t c0, Column kind) {
+    if constexpr (!Actual::dense) {
+      if (actual.b.fill == sentinel) {  // the implied floats pass: count them, check the held ones
+        rep.checked[size_t(kind)] += hi - lo;
+        for (const auto& [i, a] : actual.outside_in(lo, hi))
+          if (a != sentinel) col.fail(col.element(i, r, c0 + i - lo, kind, sentinel, a), Check::sentinel);
+        return;
+      }
+    }
+    for (int64_t i = lo; i < hi; ++i) sentinel_check(i, r, c0 + i - lo, kind);
   };
 
   for (int64_t r = 0; r < g.rows; ++r) {
@@ -270,27 +347,27 @@ CompareReport run(std::span<const float> expected, std::span<const float> actual
       const bool written = kind == Column::valid || (kind == Column::future && mode.future);
       if (compared) {
         ++rep.checked[size_t(kind)];
-        const uint32_t eb = f32_bits(expected[size_t(i)]), ab = f32_bits(actual[size_t(i)]);
+        const uint32_t eb = expected.at(i, r, c), ab = actual.at(i, r, c);
         if (eb == ab) {
           vc.equal(eb);
           continue;
         }
         ElementDiff d = col.element(i, r, c, kind, eb, ab);
-        if (const std::optional<Check> bad = vc.check(d)) col.fail(d, *bad);
+        if (const std::optional<Check> bad = vc.check(d, expected.bound_index(i, r, c))) col.fail(d, *bad);
       } else if (!written && mode.clean) {
         ++rep.checked[size_t(kind)];
-        const uint32_t a = f32_bits(actual[size_t(i)]);
+        const uint32_t a = actual.at(i, r, c);
         if (a != kNegInfBits) col.fail(col.element(i, r, c, kind, kNegInfBits, a), Check::clean);
       } else if (has_sentinel && mode.writes == WriteScope::defined && !written) {
         sentinel_check(i, r, c, kind);
       }
     }
     if (has_sentinel)
-      for (int64_t c = g.cols; c < g.row_stride && base + c < int64_t(actual.size()); ++c)
-        sentinel_check(base + c, r, c, Column::padding);
+      sentinel_range(base + g.cols, std::max(base + g.cols, std::min(base + g.row_stride, actual.size())), r, g.cols,
+                     Column::padding);
   }
-  if (has_sentinel)
-    for (int64_t i = g.rows * g.row_stride; i < int64_t(actual.size()); ++i) {
+  if (has_sentinel)  // a buffer held by regions has none: it is rows x row_stride floats
+    for (int64_t i = g.rows * g.row_stride; i < actual.size(); ++i) {
       const int64_t r = g.row_stride > 0 ? i / g.row_stride : g.rows;
       sentinel_check(i, r, g.row_stride > 0 ? i % g.row_stride : i - g.rows * g.row_stride, Column::beyond);
     }
@@ -312,7 +389,27 @@ CompareReport compare_logits(std::span<const float> expected, std::span<const fl
                              const CompareOptions& options) {
   if (needed_floats(regions) > 0 && expected.empty())
     reject("expected.size", 0, "compare_logits needs the expected buffer (check_untouched does not)");
-  return run(expected, actual, regions, mode, coords, options);
+  validate_inputs(regions, coords, options);
+  return run(DenseBuffer{expected}, DenseBuffer{actual}, regions, mode, coords, options);
+}
+
+CompareReport compare_logits(const RegionLogits& expected, const RegionLogits& actual, const LogitsRegions& regions,
+                             const CompareMode& mode, const LogitsCoordinates& coords, const CompareOptions& options) {
+  validate_inputs(regions, coords, options);
+  return run(RegionBuffer(expected, regions, "expected"), RegionBuffer(actual, regions, "actual"), regions, mode,
+             coords, options);
+}
+
+CompareReport compare_logits(const RegionLogits& expected, std::span<const float> actual, const LogitsRegions& regions,
+                             const CompareMode& mode, const LogitsCoordinates& coords, const CompareOptions& options) {
+  validate_inputs(regions, coords, options);
+  return run(RegionBuffer(expected, regions, "expected"), DenseBuffer{actual}, regions, mode, coords, options);
+}
+
+int64_t region_run_floats(const LogitsRegions& regions) {
+  int64_t n = 0;
+  for (const RowRegion& x : regions.row) n += x.future_end - x.valid_begin;
+  return n;
 }
 
 CompareReport check_untouched(std::span<const float> actual, const LogitsRegions& regions, uint32_t sentinel,
@@ -323,7 +420,8 @@ CompareReport check_untouched(std::span<const float> actual, const LogitsRegions
   mode.writes = scope;
   mode.future = future;
   mode.clean = clean;
-  CompareReport rep = run({}, actual, regions, mode, coords, options);
+  validate_inputs(regions, coords, options);
+  CompareReport rep = run(DenseBuffer{}, DenseBuffer{actual}, regions, mode, coords, options);
   rep.mode = "untouched" + mode.to_string().substr(7);  // no value comparison ran
   return rep;
 }

@@ -105,6 +105,11 @@ struct CaseInfo {
   int32_t cache_fill = 0;         // every cache byte held this value before the write
   bool cache_from_source = true;  // cache = quantise-and-cache(k_source, slot_mapping)
   uint32_t logits_sentinel = 0;   // bits of every logits float the reference did not write
+  // "dense": logits (and stored bounds) are [rows, logits_row_stride]; "regions": only row r's
+  // floats of [valid_begin, future_end), rows concatenated, the rest implied (SCHEMA.md): a
+  // 2^32-byte logits buffer of a few defined floats costs those floats in every reader.
+  std::string logits_storage = "dense";
+  bool regions_storage() const { return logits_storage == "regions"; }
 };
 
 struct Case {
@@ -162,6 +167,20 @@ std::string generator_version();
 // no expected output but the pre-filled buffers (input), or only output names (candidate);
 // dtypes, ranks and shapes consistent with the attributes. Throws GoldenError.
 void validate_case(const Case& c, FileKind kind, const std::string& file = {});
+
+// Logits by regions (SCHEMA.md, logits_storage = regions). `regions_runs` holds, per row, the
+// offset of its run in the stored floats ([rows + 1]; from logits_regions, which must be valid).
+// `logits_by_regions`: the dense case with logits and stored bounds cut to their runs and the
+// row stride set to `row_stride` (>= the dense one: the padding is implied); throws
+// std::logic_error when a float outside the runs is not the implied one (the reference never
+// writes there). `logits_dense`: back to [rows, logits_row_stride], as asked (it allocates the
+// whole buffer: 4 GiB for a 2^30-float case).
+std::vector<int64_t> regions_runs(const Case& c);
+Case logits_by_regions(const Case& dense, int64_t row_stride);
+Case logits_dense(const Case& by_regions);
+// The implied bits of column c of a row of a case by regions (-inf in [0, cols) with
+// clean_logits, else logits_sentinel); bounds imply 0.
+uint32_t implied_logit_bits(const CaseInfo& i, int64_t c);
 
 // Writes atomically: to "<path>.tmp.<pid>" first, then rename(2) over `path`. Validates first.
 // Datasets larger than 64 KiB are chunked and deflate-compressed.

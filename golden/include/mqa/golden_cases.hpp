@@ -16,7 +16,12 @@ namespace mqa::golden {
 // `logits_bound_<model>` (float32 rounded up, mqa/tolerance.hpp; logits cases only).
 Case case_from_tensors(const std::string& name, const CaseTensors& t, const std::vector<ToleranceModel>& bounds = {});
 
+// Dense logits of at least this many bytes are stored by regions (SCHEMA.md, logits_storage).
+inline constexpr int64_t kRegionsStorageBytes = int64_t(1) << 31;
+
 // parse_case(descriptor) -> materialize -> case_from_tensors. Throws InvalidInput on a bad line.
+// A logits case of kRegionsStorageBytes or more is stored by regions (logits_by_regions), and
+// materialised without its row padding, so that its dense buffer is never built.
 Case generate_case(const std::string& name, const std::string& descriptor, const std::vector<ToleranceModel>& bounds = {});
 
 // Built-in suites: "smoke" (every op, tiny), "edge" (the edge matrix: lengths around page and

@@ -33,6 +33,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>  // callers of to_json() include <nlohmann/json.hpp>
@@ -179,6 +180,33 @@ struct CompareReport {
 CompareReport compare_logits(std::span<const float> expected, std::span<const float> actual,
                              const LogitsRegions& regions, const CompareMode& mode,
                              const LogitsCoordinates& coords = {}, const CompareOptions& options = {});
+
+// A logits buffer of rows x row_stride floats held by its regions instead of densely (golden
+// SCHEMA.md, logits_storage = regions): a 2^30-float buffer of which a few thousand floats are
+// defined costs only those. `runs`: row r's floats of columns [valid_begin, future_end), rows
+// concatenated in row order. `outside`: every other float that does not hold the implied bits,
+// as (flat index r*row_stride + c, bits), strictly increasing and never inside a run (a kernel's
+// stray write, e.g. through a wrapped offset). Every remaining float holds the implied bits:
+// -inf in [0, cols) with `clean`, else `fill` (the sentinel the buffer was pre-filled with).
+struct RegionLogits {
+  std::span<const float> runs;
+  std::span<const std::pair<int64_t, uint32_t>> outside;
+  uint32_t fill = 0;
+  bool clean = false;
+};
+// Floats of `runs` the regions need: the sum over rows of future_end - valid_begin.
+int64_t region_run_floats(const LogitsRegions& regions);
+
+// The same verdict and report as compare_logits on the dense buffers these stand for (the same
+// pass, element by element where a float is held, in bulk over implied floats that a check
+// accepts), without building them. `expected` by regions; `actual` by regions or dense
+// (rows x row_stride floats). Tolerance bounds (options.bound) are then indexed like `runs`.
+CompareReport compare_logits(const RegionLogits& expected, const RegionLogits& actual, const LogitsRegions& regions,
+                             const CompareMode& mode, const LogitsCoordinates& coords = {},
+                             const CompareOptions& options = {});
+CompareReport compare_logits(const RegionLogits& expected, std::span<const float> actual, const LogitsRegions& regions,
+                             const CompareMode& mode, const LogitsCoordinates& coords = {},
+                             const CompareOptions& options = {});
 
 // Only the "written-only-where-allowed" check: every float outside what `scope` allows must
 // still hold `sentinel` bits (no expected buffer needed); with `clean`, also the -inf check.

@@ -78,8 +78,6 @@ struct Perturbation {
   std::string name;       // what the wrong kernel does
   std::string bug_class;  // the row of issue 11's table (or "contract") it stands for
   Kernel kernel;
-  // Empty: every suite must catch it. Otherwise why no case of a <= 20 MB corpus can.
-  std::string unstorable;
 };
 
 // The perturbations the corpus is measured against, in table order.

@@ -36,8 +36,8 @@ const char* const kContractEpilogue = "contract: the epilogue";
 const char* const kNonFinite = "NaN codes, non-finite weights or scales";
 const char* const kScaleRounding = "rounding of the scale near a power of two";
 
-Perturbation make(std::string name, std::string bug_class, void (*set)(Kernel&), std::string unstorable = {}) {
-  Perturbation p{std::move(name), std::move(bug_class), Kernel{}, std::move(unstorable)};
+Perturbation make(std::string name, std::string bug_class, void (*set)(Kernel&)) {
+  Perturbation p{std::move(name), std::move(bug_class), Kernel{}};
   set(p.kernel);
   return p;
 }
@@ -46,25 +46,27 @@ Perturbation make(std::string name, std::string bug_class, void (*set)(Kernel&),
 
 std::vector<Perturbation> perturbations() {
   std::vector<Perturbation> p = {
-      make("profile: exact instead of deepgemm_sm90", kContractEpilogue, [](Kernel& k) { k.epilogue = Epilogue::exact; }),
+      make("profile: exact instead of deepgemm_sm90", kContractEpilogue,
+           [](Kernel& k) { k.epilogue = Epilogue::exact; }),
       make("profile: deepgemm_sm90 instead of exact", kContractEpilogue,
            [](Kernel& k) { k.epilogue = Epilogue::deepgemm_sm90; }),
       make("epilogue: sequential head sum", kContractEpilogue, [](Kernel& k) { k.epilogue = Epilogue::sequential; }),
       make("epilogue: fp64, one rounding", kContractEpilogue, [](Kernel& k) { k.epilogue = Epilogue::fp64; }),
       make("epilogue: kscale folded into the weights", kContractEpilogue,
            [](Kernel& k) { k.epilogue = Epilogue::kscale_in_weights; }),
-      make("dot: fp32 q.k accumulated in d order", "contract: the dot product", [](Kernel& k) { k.dot_fp32_d_order = true; }),
+      make("dot: fp32 q.k accumulated in d order", "contract: the dot product",
+           [](Kernel& k) { k.dot_fp32_d_order = true; }),
       make("relu: fmaxf (NaN -> 0) in the exact profile", kNonFinite, [](Kernel& k) { k.relu_fmaxf = true; }),
       make("NaN fp8 code decoded as 0", kNonFinite, [](Kernel& k) { k.nan_code_as_zero = true; }),
-      make("inactive heads skipped (if a > 0: acc += a*w)", kNonFinite, [](Kernel& k) { k.skip_inactive_heads = true; }),
+      make("inactive heads skipped (if a > 0: acc += a*w)", kNonFinite,
+           [](Kernel& k) { k.skip_inactive_heads = true; }),
       make("non-finite weights replaced (nan_to_num)", kNonFinite, [](Kernel& k) { k.weights_nan_to_num = true; }),
       make("non-finite k scales replaced (nan_to_num)", kNonFinite, [](Kernel& k) { k.scale_nan_to_num = true; }),
       make("-0 logit written as +0", "a -0 logit turned +0", [](Kernel& k) { k.neg_zero_written_as_pos = true; }),
       make("rows of batch >= 64 written out of bounds", "output row stride wrong past batch 64",
            [](Kernel& k) { k.rows_past_batch_64_lost = true; }),
-      make("32-bit output byte offsets", "32-bit output store offset", [](Kernel& k) { k.output_offsets_32bit = true; },
-           "needs >= 2^32 bytes of logits, inflated by every reader (golden/README.md); "
-           "the mutant store_offset_32bit proves it in the deployed tier"),
+      make("32-bit output byte offsets", "32-bit output store offset",
+           [](Kernel& k) { k.output_offsets_32bit = true; }),
       make("32-bit cache byte offsets (read and write)", "int32 overflow in cache insert / gather",
            [](Kernel& k) { k.cache_offsets_32bit = true; }),
   };
@@ -73,7 +75,7 @@ std::vector<Perturbation> perturbations() {
   for (int v = 0; v < 4; ++v)
     for (bool u : {false, true}) {
       Perturbation q{std::string("quant=") + names[v] + " ue8m0=" + (u ? "1" : "0") + " instead of the case's",
-                     kScaleRounding, Kernel{}, {}};
+                     kScaleRounding, Kernel{}};
       q.kernel.quant = variants[v];
       q.kernel.ue8m0 = u;
       p.push_back(q);
@@ -117,6 +119,10 @@ std::map<std::string, golden::Array> Recomputer::run(const Kernel& k) {
 std::vector<std::string> changed_datasets(const golden::Case& c, const std::map<std::string, golden::Array>& recomputed) {
   std::vector<std::string> changed;
   for (const auto& [name, a] : recomputed) {
+    if (!c.data.count(name)) {  // what the stored form cannot hold (floats written outside the runs)
+      changed.push_back(name);
+      continue;
+    }
     const golden::Array& s = c.at(name);
     if (a.dtype != s.dtype || a.shape != s.shape) throw std::logic_error(c.name + "/" + name + ": recomputed shape differs");
     if (a.bytes != s.bytes) changed.push_back(name);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <numeric>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "mqa/fp8.hpp"
 #include "mqa/kcache.hpp"
@@ -221,13 +222,16 @@ std::map<std::string, Array> recompute_logits(const Case& c, const Dots& dots, c
     for (int64_t t = dots.token_begin[size_t(r)]; t < dots.token_begin[size_t(r + 1)]; ++t)
       values[size_t(t)] = ep.logit(&dots.a[size_t(t * H)], &w[size_t(int64_t(r) * H)], dots.kscale[size_t(t)], H);
 
-  // Where they land: a buffer pre-filled with the sentinel, the kernel's (maybe wrong) offsets.
-  std::vector<float> buf(size_t(int64_t(i.rows) * stride), f32_from_bits(i.logits_sentinel));
+  // Where they land: every store at the kernel's (maybe wrong) offset, in order, into a buffer
+  // pre-filled with the sentinel. Only the stores are kept (the last one per float wins), so a
+  // case of 2^30 floats by regions costs its stores, not the buffer.
+  const int64_t floats = int64_t(i.rows) * stride;
+  std::unordered_map<int64_t, float> stored;
   auto store = [&](int32_t r, int64_t col, float v) {
     const int32_t batch_index = is_paged(c) ? r / i.next_n : r;
     if (k.rows_past_batch_64_lost && batch_index >= 64) return;  // out of bounds: never seen
     const int64_t byte = kernel_offset((int64_t(r) * stride + col) * 4, k.output_offsets_32bit);
-    if (byte / 4 < int64_t(buf.size())) buf[size_t(byte / 4)] = v;
+    if (byte / 4 < floats) stored[byte / 4] = v;
   };
   for (int32_t r = 0; r < i.rows; ++r) {
     const int64_t vb = regions[size_t(3 * r)], ve = regions[size_t(3 * r + 1)];
@@ -238,7 +242,30 @@ std::map<std::string, Array> recompute_logits(const Case& c, const Dots& dots, c
   }
   std::map<std::string, Array> out;
   const Array& sl = c.at("logits");
-  out["logits"] = Array::of<float>(sl.shape, buf, sl.role, sl.encoding, sl.compare);
+  const float sentinel = f32_from_bits(i.logits_sentinel);
+  if (!i.regions_storage()) {
+    std::vector<float> buf(size_t(floats), sentinel);
+    for (const auto& [at, v] : stored) buf[size_t(at)] = v;
+    out["logits"] = Array::of<float>(sl.shape, buf, sl.role, sl.encoding, sl.compare);
+  } else {
+    // The runs as stored; a store that lands outside them with other bits than the implied ones
+    // changes the (implied) rest of the buffer: reported as a dataset of its own.
+    std::vector<float> runs;
+    for (int32_t r = 0; r < i.rows; ++r)
+      for (int64_t col = regions[size_t(3 * r)]; col < regions[size_t(3 * r + 2)]; ++col) {
+        const auto it = stored.find(int64_t(r) * stride + col);
+        runs.push_back(it != stored.end() ? it->second : f32_from_bits(golden::implied_logit_bits(i, col)));
+      }
+    out["logits"] = Array::of<float>(sl.shape, runs, sl.role, sl.encoding, sl.compare);
+    std::vector<int64_t> strays;
+    for (const auto& [at, v] : stored) {
+      const int64_t r = at / stride, col = at % stride;
+      const bool in_run = col >= regions[size_t(3 * r)] && col < regions[size_t(3 * r + 2)];
+      if (!in_run && f32_bits(v) != golden::implied_logit_bits(i, col)) strays.push_back(at);
+    }
+    if (!strays.empty())
+      out["logits (outside the runs)"] = Array::of<int64_t>({int64_t(strays.size())}, strays, sl.role);
+  }
 
   const Array& st = c.at("topk");
   const int32_t K = i.topk;
