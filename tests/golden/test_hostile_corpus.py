@@ -313,6 +313,28 @@ def hostile_files(c):
     add("unknown_dataset", c.replace("unknown.h5", P, "secrets", data=np.zeros(4, np.int32), attrs={"role": "input"}),
         "dataset 'secrets': not a schema v1 dataset name")
 
+    # ---- logits by regions (SCHEMA.md): the storage attribute, the runs' length, declared sizes ----
+    X = next(n for n, k in c.golden.items() if k.attrs.get("logits_storage") == "regions")
+    x = c.golden[X]
+    runs, xa = x["logits"], x.attrs
+    add("regions_storage_unknown", c.attr("st_unknown.h5", X, "logits_storage", "sparse"),
+        "attribute logits_storage = 'sparse': expected dense or regions")
+    add("regions_storage_on_gather", c.attr("st_gather.h5", G, "logits_storage", "regions"),
+        "attribute logits_storage = 'regions': only the logits ops have logits (a gather case has none)")
+    add("regions_logits_one_short", c.replace("st_short.h5", X, "logits", data=runs[:-1].copy()),
+        "dataset 'logits': holds %d floats; by regions (logits_storage) the rows' runs need "
+        "sum(future_end - valid_begin) = %d (logits_regions)" % (runs.size - 1, runs.size))
+    add("regions_logits_past_rows_x_cols", c.replace(
+        "st_big.h5", X, "logits", data=np.zeros(xa["rows"] * xa["logits_cols"] + 1, np.float32)),
+        "dataset 'logits': declares shape [%d]" % (xa["rows"] * xa["logits_cols"] + 1))
+    add("regions_logits_dense_shape", c.replace("st_2d.h5", X, "logits", data=np.zeros((xa["rows"], 2), np.float32)),
+        "dataset 'logits': shape [%d, 2], expected [*]" % xa["rows"])
+    add("regions_cols_past_stride", c.attr("st_cols.h5", X, "logits_cols", np.int64(xa["logits_row_stride"] + 1)),
+        "attribute logits_row_stride = %d: must be in [logits_cols = %d" %
+        (xa["logits_row_stride"], xa["logits_row_stride"] + 1))
+    add("regions_run_past_cols", c.values("st_run.h5", X, "logits_regions", lambda a: a.__setitem__(
+        (0, 2), xa["logits_cols"] + 5)), "dataset 'logits_regions': row 0 = (")
+
     def drop(f):
         del f["cases"][P]["weights"]
     add("missing_weights", c.golden_copy("noweights.h5", drop), "dataset 'weights': missing")
