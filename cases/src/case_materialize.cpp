@@ -258,14 +258,10 @@ void plant_in_cache(CaseTensors& t, const BlockTableView& compact) {
     std::memcpy(t.kscale.data(), t.gathered.scales.data(), size_t(t.gathered.rows) * 4);
 }
 
-}  // namespace
-
-void check_case(const CaseDescriptor& d) { check_descriptor(d); }
-
-CaseTensors materialize(const CaseDescriptor& din, bool expected) {
-  check_descriptor(din);
-  CaseTensors t;
-  t.desc = din;
+// The case's shape on the host: the table, the pool and its compact twin, the slot mapping.
+// `host_cache`: the compact cache is allocated (sentinel-filled) for the values to be written
+// into; without it only its layout is set (the values are generated elsewhere: the device).
+void lay_out(CaseTensors& t, bool host_cache) {
   CaseDescriptor& d = t.desc;
   const CounterRng rng{d.seed};
   const int32_t batch = d.batch();
@@ -339,16 +335,23 @@ CaseTensors materialize(const CaseDescriptor& din, bool expected) {
     std::iota(t.page_ids.begin(), t.page_ids.end(), int64_t(0));
     t.block_table_compact = t.block_table;
   }
-  t.cache = KCache(PagedCacheLayout{page, d.page_stride, int64_t(t.page_ids.size())}, kCacheSentinel);
+  const PagedCacheLayout compact_layout{page, d.page_stride, int64_t(t.page_ids.size())};
+  if (host_cache) t.cache = KCache(compact_layout, kCacheSentinel);
+  else t.cache.layout = compact_layout;
   const BlockTableView compact{t.block_table_compact.data(), batch, d.max_blocks, t.table_row_stride};
 
   // ---- slot mapping (every token a row may read, once) plus padding tokens -----------------
+  // A drawn table (perm) holds distinct pages, so no slot repeats and the set (about 50 ns a
+  // token, 0.1 s of a 2M-token deployed case) is needed only for an explicit table.
+  const bool slots_distinct = d.table.empty();
   std::unordered_set<int64_t> slot_seen;
   std::vector<std::pair<int64_t, int64_t>> tokens;  // (physical slot, compact slot)
+  tokens.reserve(size_t(std::accumulate(t.written.begin(), t.written.end(), int64_t(0))));
   for (int32_t b = 0; b < batch; ++b)
     for (int64_t s = 0; s < t.written[size_t(b)]; ++s) {
       const int64_t ps = int64_t(phys.at(b, s / B)) * B + s % B;
-      if (slot_seen.insert(ps).second) tokens.emplace_back(ps, int64_t(compact.at(b, s / B)) * B + s % B);
+      if (slots_distinct || slot_seen.insert(ps).second)
+        tokens.emplace_back(ps, int64_t(compact.at(b, s / B)) * B + s % B);
     }
   if (d.pad_slots > 0) {  // padding tokens at seeded positions
     const std::vector<char> is_pad = padding_positions(rng, int64_t(tokens.size()), d.pad_slots);
@@ -358,11 +361,61 @@ CaseTensors materialize(const CaseDescriptor& din, bool expected) {
     for (const char pad : is_pad) mixed.push_back(pad ? std::pair<int64_t, int64_t>{-1, -1} : tokens[next++]);
     tokens = std::move(mixed);
   }
-  const int64_t T = int64_t(tokens.size()), D = d.head_dim;
+  t.slots.reserve(tokens.size());
+  t.slots_compact.reserve(tokens.size());
   for (const auto& [ps, cs] : tokens) { t.slots.push_back(ps); t.slots_compact.push_back(cs); }
+  t.cache_from_source =
+      d.op == CaseOp::quant_cache || (d.dist != ValueDist::friendly && d.dist != ValueDist::exact_dot);
+}
+
+// The logits shape of a paged case: rows, and the columns max_ctx makes.
+void paged_shape(CaseTensors& t) {
+  CaseDescriptor& d = t.desc;
+  t.rows = int64_t(t.batch) * d.next_n;
+  if (d.max_context_len == 0) d.max_context_len = std::max(1, *std::max_element(t.written.begin(), t.written.end()));
+  t.cols = d.max_context_len;
+  t.logits_row_stride = t.cols + d.out_pad;
+}
+
+}  // namespace
+
+void check_case(const CaseDescriptor& d) { check_descriptor(d); }
+
+CaseTensors materialize_layout(const CaseDescriptor& din) {
+  check_descriptor(din);
+  if (din.op != CaseOp::paged_logits)
+    reject("op", std::string(to_string(din.op)), "materialize_layout lays out paged_logits cases only");
+  CaseTensors t;
+  t.desc = din;
+  lay_out(t, false);
+  t.inputs_on_host = false;
+  paged_shape(t);
+  // The regions check the shapes, lengths and table; the tensors live elsewhere, so a placeholder
+  // address stands for pool, q and weights (read_scales = false reads none of them). The host
+  // path's check of the k scales is the generator's to make (it counts non-finite ones).
+  static const uint8_t placeholder[4] = {};
+  const CaseBuffers b{.pool = placeholder,
+                      .table = t.block_table.data(),
+                      .lens = t.lens.data(),
+                      .q = placeholder,
+                      .weights = reinterpret_cast<const float*>(placeholder)};
+  t.regions = paged_logits_regions(t.paged_problem(b), t.logits_row_stride, false);
+  return t;
+}
+
+CaseTensors materialize(const CaseDescriptor& din, bool expected) {
+  check_descriptor(din);
+  CaseTensors t;
+  t.desc = din;
+  CaseDescriptor& d = t.desc;
+  lay_out(t, true);
+  const CounterRng rng{d.seed};
+  const int32_t batch = t.batch;
+  const PageLayout& page = t.pool.page;
+  const BlockTableView compact{t.block_table_compact.data(), batch, d.max_blocks, t.table_row_stride};
+  const int64_t T = t.num_tokens(), D = d.head_dim;
 
   // ---- K source and the write --------------------------------------------------------------
-  t.cache_from_source = d.op == CaseOp::quant_cache || (d.dist != ValueDist::friendly && d.dist != ValueDist::exact_dot);
   const QuantParams qp{d.quant, d.encoding, d.ue8m0};
   if (t.cache_from_source) {
     fill_k_source(d, T, t.k);
@@ -372,8 +425,9 @@ CaseTensors materialize(const CaseDescriptor& din, bool expected) {
     t.k.assign(size_t(T * D), 0.0f);
     std::vector<uint8_t> codes(static_cast<size_t>(D));
     std::vector<float> scales(size_t(D / d.quant_block));
+    const ValueKeys v = value_keys(d);
     for (int64_t i = 0; i < T; ++i) {
-      friendly_token(d, i, codes.data(), scales.data());
+      friendly_token(v, i, codes.data(), scales.data());
       for (int64_t j = 0; j < D; ++j)
         t.k[size_t(i * D + j)] = fp8_decode(codes[size_t(j)], d.encoding) * scales[size_t(j / d.quant_block)];
       if (t.slots_compact[size_t(i)] < 0) continue;
@@ -394,10 +448,7 @@ CaseTensors materialize(const CaseDescriptor& din, bool expected) {
 
   // ---- logits inputs -----------------------------------------------------------------------
   if (d.op == CaseOp::paged_logits) {
-    t.rows = int64_t(batch) * d.next_n;
-    if (d.max_context_len == 0)
-      d.max_context_len = std::max(1, *std::max_element(t.written.begin(), t.written.end()));
-    t.cols = d.max_context_len;
+    paged_shape(t);
   } else if (d.op == CaseOp::ragged_logits) {
     t.rows = d.M;
     t.cols = t.gathered.rows;
@@ -434,9 +485,7 @@ CaseTensors materialize(const CaseDescriptor& din, bool expected) {
   if (d.nan_codes || d.odd_scales) plant_in_cache(t, compact);
   if (d.op == CaseOp::paged_logits || d.op == CaseOp::ragged_logits) {
     fill_q(d, t.rows, t.q);
-    plant_nan_q(d, t.rows, t.q);
     fill_weights(d, t.rows, t.weights);
-    plant_odd_weights(d, t.rows, t.weights);
     t.logits_row_stride = t.cols + d.out_pad;
     if (expected) {
       compute_expected_logits(t);

@@ -1,6 +1,7 @@
 // The device API of a build without a device compiler (MQA_CUDA=OFF, or AUTO without nvcc):
 // every op refuses with that reason, so callers (the kernel-under-test registry, the device
 // tests) report "unsupported" instead of failing to link.
+#include "mqa/device_case_gen.hpp"
 #include "mqa/device_oracle.hpp"
 
 namespace mqa::device {
@@ -43,6 +44,9 @@ void ragged_mqa_logits_on_device(const RaggedLogitsProblem&, const LogitsRegions
 }
 DeviceCompareCounts compare_logits_on_device(const float*, const float*, int64_t, const LogitsRegions&,
                                              const CompareMode&, void*) {
+  throw DeviceError(kWhy);
+}
+GeneratedCounts generate_paged_inputs(const PagedInputsPlan&, uint8_t*, uint8_t*, float*, void*) {
   throw DeviceError(kWhy);
 }
 

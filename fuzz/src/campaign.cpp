@@ -197,7 +197,7 @@ CampaignResult run_campaign(const CampaignOptions& o, std::ostream& out) {
   if (!o.replay.empty()) {
     const CaseDescriptor d = parse_case(o.replay);
     if (!o.quiet && !kernel->route_note(o.run).empty()) out << "[fuzz] " << kernel->route_note(o.run) << "\n";
-    const CaseTensors t = materialize(d, kernel->wants_expected(d, o.run));
+    const CaseTensors t = materialize_for(*kernel, d, o.run);
     const auto c0 = Clock::now();
     const Outcome oc = run_case(*kernel, t, o.run, isolate, o.case_timeout_s);
     out << "replay: " << to_string(t.desc) << "\n" << to_string(oc.verdict) << (oc.detail.empty() ? "" : ": ")
@@ -224,7 +224,7 @@ CampaignResult run_campaign(const CampaignOptions& o, std::ostream& out) {
         r.records.push_back(CaseRecord{index, to_string(s.desc), Verdict::unsupported, 0, why});
       } else {
         const auto c0 = Clock::now();
-        const CaseTensors t = materialize(s.desc, kernel->wants_expected(s.desc, o.run));
+        const CaseTensors t = materialize_for(*kernel, s.desc, o.run);
         const Outcome oc = run_case(*kernel, t, o.run, isolate, o.case_timeout_s);
         record(s.desc, t, oc, index, since(c0));
       }

@@ -36,7 +36,15 @@ struct DeviceRoute {
   bool host_expected = false;  // expected logits from the host reference (uploaded), not the device oracle
   bool host_compare = false;   // the kernel's logits copied back and judged by the host comparator
   std::string why;             // "" when neither
+  bool device_inputs = false;  // the inputs generated on the GPU (materialize_layout + the device generator)
+  std::string inputs_why;      // why not ("" when they are)
 };
+// "" when the device generator builds d's inputs (mqa/device_case_gen.hpp), else why not.
+std::string device_inputs_refusal(const CaseDescriptor& d);
+// The inputs of a materialize_layout() case generated on the device (the route's own staging)
+// into the caller's device buffers: pool (t.pool.total_bytes()), q (rows x H x D codes) and
+// weights (rows x H floats); waits for `stream`. std::logic_error for a case it does not cover.
+void generate_case_inputs(const CaseTensors& t, void* stream, uint8_t* pool, uint8_t* q, float* weights);
 DeviceRoute device_route(const CaseDescriptor& d, const RunOptions& o);
 // The campaign's log line about host fallbacks under these options ("" when none can happen).
 std::string device_route_note(const RunOptions& o);
@@ -45,6 +53,7 @@ std::string device_route_note(const RunOptions& o);
 std::string device_route_refusal(const CaseDescriptor& d);
 // Seconds per phase, summed over the cases run (the benchmark's breakdown).
 struct DevicePhases {
+  double generate = 0;  // the device generator (with its uploads of slots and page ids); 0 for host inputs
   double upload = 0, oracle = 0, kernel = 0, compare = 0, report = 0;
   int64_t cases = 0, host_fallbacks = 0;
 };

@@ -106,6 +106,9 @@ class AbiKernel final : public Kernel {
   bool wants_expected(const CaseDescriptor& d, const RunOptions& o) const override {
     return !k_.takes_device_pointers() || device_route(d, o).host_expected;
   }
+  bool wants_host_inputs(const CaseDescriptor& d, const RunOptions& o) const override {
+    return !k_.takes_device_pointers() || !device_route(d, o).device_inputs;
+  }
   std::string route_note(const RunOptions& o) const override {
     return k_.takes_device_pointers() ? device_route_note(o) : std::string();
   }
@@ -138,6 +141,10 @@ class AbiKernel final : public Kernel {
 };
 
 }  // namespace
+
+CaseTensors materialize_for(const Kernel& k, const CaseDescriptor& d, const RunOptions& o) {
+  return k.wants_host_inputs(d, o) ? materialize(d, k.wants_expected(d, o)) : materialize_layout(d);
+}
 
 const char* to_string(Verdict v) {
   switch (v) {

@@ -3,14 +3,16 @@
 // (device oracle + on-device compare) against version 1 (host reference + host compare), and
 // where the time goes. Case i is the descriptor of that shape with seed i, materialised exactly
 // as the campaign does it (a pure function of the descriptor), then run as the campaign runs it:
-//   v2: materialise (inputs only) | upload + sentinel fill | oracle (HIP, on device) | kernel |
-//       compare (on device) | report (only on a failure)
+//   v2: lay out on the host (materialize_layout: table, slots, regions) | generate the inputs on
+//       the device | upload (table, lens) + sentinel fill | oracle (HIP, on device) | kernel |
+//       compare (on device) | report (only on a failure); with --host-inputs the campaign's
+//       other route: materialise the inputs on the host and upload them
 //   v1: materialise (inputs only) | oracle (host reference) | kernel + its copies + host compare
 // Every case must pass (the kernels are exact): a failing case is printed and the exit is 1.
 //
 //   campaign_bench [--batch 64] [--len 32768] [--heads 64] [--dim 128] [--page 64]
 //                  [--v2 builtin-hip-v2|PLUGIN.so] [--v1 builtin-hip|PLUGIN.so]
-//                  [--cases-v2 4] [--cases-v1 2]
+//                  [--cases-v2 40] [--cases-v1 2] [--host-inputs]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -30,7 +32,8 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 struct Options {
   int32_t batch = 64, len = 32768, heads = 64, dim = 128, page = 64;
   std::string v2 = "builtin-hip-v2", v1 = "builtin-hip";
-  int cases_v2 = 4, cases_v1 = 2;
+  int cases_v2 = 40, cases_v1 = 2;
+  bool host_inputs = false;  // v2: the inputs materialised on the host (the route before the device generator)
 };
 
 Options parse(int argc, char** argv) {
@@ -52,6 +55,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--cases-v1") o.cases_v1 = num();
     else if (a == "--v2" && v) o.v2 = argv[++i];
     else if (a == "--v1" && v) o.v1 = argv[++i];
+    else if (a == "--host-inputs") o.host_inputs = true;
     else { std::fprintf(stderr, "campaign_bench: unknown option '%s'\n", a.c_str()); std::exit(2); }
   }
   return o;
@@ -94,9 +98,14 @@ int main(int argc, char** argv) {
   if (st.available && o.cases_v2 > 0) {
     const KernelUnderTest k = KernelUnderTest::load(o.v2);
     const auto t0 = Clock::now();
+    const std::string refusal = fuzz::device_inputs_refusal(case_of(o, 0));
+    const bool on_device = !o.host_inputs && refusal.empty();
+    std::printf("v2 inputs: %s\n", on_device       ? "generated on the device (materialize_layout on the host)"
+                                   : o.host_inputs ? "materialised on the host (--host-inputs)"
+                                                   : ("materialised on the host: " + refusal).c_str());
     for (int i = 0; i < o.cases_v2; ++i) {
       const auto m0 = Clock::now();
-      const CaseTensors t = materialize(case_of(o, i), false);
+      const CaseTensors t = on_device ? materialize_layout(case_of(o, i)) : materialize(case_of(o, i), false);
       mat2 += since(m0);
       const fuzz::Outcome r = fuzz::run_on_device(k, t, fuzz::RunOptions{}, &ph);
       if (r.verdict != fuzz::Verdict::pass) {
@@ -139,10 +148,11 @@ int main(int argc, char** argv) {
 
   std::printf("\n================ campaign_bench summary ================\n");
   if (ran2 > 0) {
-    std::printf("v2 (%s): %d cases, %.3f cases/s; without materialisation %.2f cases/s\n", o.v2.c_str(), ran2,
+    std::printf("v2 (%s): %d cases, %.3f cases/s; without the host part %.2f cases/s\n", o.v2.c_str(), ran2,
                 ran2 / total2, ran2 / (total2 - mat2));
-    row("materialise inputs (CPU)", mat2, ran2, total2);
-    row("upload + sentinel fill", ph.upload, ran2, total2);
+    row(o.host_inputs ? "materialise inputs (CPU)" : "lay out (CPU: table, slots, regions)", mat2, ran2, total2);
+    row("generate inputs (device)", ph.generate, ran2, total2);
+    row(o.host_inputs ? "upload + sentinel fill" : "upload table, lens + sentinel fill", ph.upload, ran2, total2);
     row("oracle (HIP, device)", ph.oracle, ran2, total2);
     row("kernel under test", ph.kernel, ran2, total2);
     row("compare (device)", ph.compare, ran2, total2);

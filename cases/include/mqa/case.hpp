@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "mqa/case_elements.hpp"
 #include "mqa/compare.hpp"
 #include "mqa/fp8.hpp"
 #include "mqa/kcache.hpp"
@@ -36,19 +37,8 @@
 namespace mqa {
 
 enum class CaseOp : uint8_t { quant_cache = 0, gather = 1, paged_logits = 2, ragged_logits = 3 };
-// exact_dot: the friendly codes (integers in [-4, 4], so every q.k sum is exact on any tensor
-// core) with arbitrary fp32 weights and k scales: the inputs that tell epilogue orders apart.
-enum class ValueDist : uint8_t { friendly = 0, randn = 1, adversarial = 2, exact_dot = 3 };
 enum class RangeGen : uint8_t { causal = 0, random = 1, full = 2, explicit_list = 3 };
-// The dtype of the K source that quantise-and-cache reads. kut.h passes fp32 values (bf16 and
-// fp16 decode exactly), so the dtype decides which values can occur: only an fp32 source puts
-// an amax one fp32 ulp from FMAX*2^e, where log2f-based and exact power-of-two roundings differ.
-enum class KSource : uint8_t { bf16 = 0, fp16 = 1, fp32 = 2 };
-// Where the amax of every quant block of the K source is planted: free (wherever the values
-// fall), exactly at FMAX*2^e, one ulp (of the source dtype) below or above it, or mix (each block
-// one of the three, drawn). FMAX is the divisor of the case's quant variant (448 for vllm and
-// sglang, the encoding's FMAX for exact and aiter: quant.hpp), so that sc lands at 2^e.
-enum class AmaxEdge : uint8_t { free = 0, at = 1, below = 2, above = 3, mix = 4 };
+// ValueDist, KSource and AmaxEdge: mqa/case_elements.hpp (the element functions take them).
 
 const char* to_string(CaseOp op);
 CaseOp case_op_from_string(const std::string& s);
@@ -99,6 +89,11 @@ struct CaseDescriptor {
   int32_t batch() const;  // number of sequences
   bool operator==(const CaseDescriptor&) const = default;
 };
+
+// The keys of d the element functions of mqa/case_elements.hpp read (for a device generator).
+namespace casegen {
+ValueKeys value_keys(const CaseDescriptor& d);
+}
 
 std::string to_string(const CaseDescriptor& d);
 std::ostream& operator<<(std::ostream& os, const CaseDescriptor& d);  // the one-line form
@@ -178,6 +173,10 @@ struct CaseTensors {
   LogitsRegions regions;
   std::vector<int32_t> topk;       // [rows, desc.topk] canonical top-k of the expected logits
   bool has_expected_logits = false;
+  // false (materialize_layout): only the shape is on the host (table, pool layout, page ids,
+  // slots, regions); k, the cache bytes, gathered, q and weights are empty: a generator elsewhere
+  // (the device's, mqa/device_case_gen.hpp) builds them from the descriptor.
+  bool inputs_on_host = true;
 
   int64_t num_tokens() const { return int64_t(slots.size()); }
   // The kernel-visible pool: sentinel-filled, and (written = true) holding the case's pages.
@@ -221,6 +220,13 @@ struct CaseTensors {
 // (logits ops: the fast reference). Throws InvalidInput for a descriptor that is not a valid
 // case (naming the field), including a sparse pool whose used pages exceed kDensePoolLimit.
 CaseTensors materialize(const CaseDescriptor& d, bool expected = true);
+
+// The shape of a paged_logits case without its values (CaseTensors::inputs_on_host = false): what
+// materialize() builds of it on the host before the K source (the same table, pool, page ids,
+// slot mapping, and the same InvalidInput for an invalid descriptor), then the logits shape and
+// regions, checked without reading k scales. For a generator that builds the values from the
+// descriptor elsewhere (the device); the host would spend seconds a deployed case on them.
+CaseTensors materialize_layout(const CaseDescriptor& d);
 
 // The checks materialize() makes before it allocates anything (the same InvalidInput), e.g.
 // whether a drawn case fits MQA_CASE_BYTES_LIMIT, without building it.

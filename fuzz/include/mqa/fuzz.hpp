@@ -60,6 +60,9 @@ class Kernel {
   // Whether run() needs the case's expected logits from the host reference (materialize(d,
   // true)); a kernel judged by the device oracle (kut ABI version 2) does not.
   virtual bool wants_expected(const CaseDescriptor&, const RunOptions&) const { return true; }
+  // Whether run() needs the case's inputs on the host (materialize()); false: the shape is
+  // enough (materialize_layout), the values are generated on the device (kut ABI version 2).
+  virtual bool wants_host_inputs(const CaseDescriptor&, const RunOptions&) const { return true; }
   // A line for the campaign's log about how cases are judged ("" : nothing to say), e.g. that a
   // tolerance mode falls back to the host comparator.
   virtual std::string route_note(const RunOptions&) const { return {}; }
@@ -72,6 +75,10 @@ std::unique_ptr<Kernel> make_kernel(const std::string& spec);
 // Runs k on t isolated (a forked child, or for exec: kernels their own process group under a
 // deadline: crashes and hangs become verdicts), or in-process (exec: without a deadline).
 Outcome run_case(const Kernel& k, const CaseTensors& t, const RunOptions& o, bool isolate, double timeout_s);
+
+// The case as k.run() needs it: materialize(d, k.wants_expected(d, o)), or materialize_layout(d)
+// when k does not want the inputs on the host (they are generated on the device).
+CaseTensors materialize_for(const Kernel& k, const CaseDescriptor& d, const RunOptions& o);
 
 // Coverage classes of a case: "L=0", "partial last page", "L%256==0", "next_n>1", "page id>=65536",
 // "offset>=2^32", "layout standard", "B=64", "op paged_logits", "dist adversarial", ...
