@@ -132,6 +132,16 @@ LogitsCoordinates coordinates_of(const Case& g) {
   return coords;
 }
 
+// The bound the golden's writer derived (float, rounded up) for a tolerance mode, when the file
+// holds one that applies (a bf16-output mode derives its own); false otherwise.
+bool stored_bound(const Case& g, const CompareMode& m, std::vector<double>& bound) {
+  const auto stored = g.data.find(std::string("logits_bound_") + to_string(m.model));
+  if (stored == g.data.end() || m.bf16_out) return false;
+  const auto b = stored->second.view<float>();
+  bound.assign(b.begin(), b.end());
+  return true;
+}
+
 OutputResult compare_logits_dataset(const Case& g, const Array& expected, const Array& actual, const std::string& mode,
                                     int max_listed) {
   const CompareMode m = CompareMode::parse(mode);
@@ -142,13 +152,7 @@ OutputResult compare_logits_dataset(const Case& g, const Array& expected, const 
   opt.max_listed = max_listed;
   std::vector<double> bound;
   if (m.kind == CompareKind::tolerance) {
-    const auto stored = g.data.find(std::string("logits_bound_") + to_string(m.model));
-    if (stored != g.data.end() && !m.bf16_out) {  // the bound the golden's writer derived (float, rounded up)
-      const auto b = stored->second.view<float>();
-      bound.assign(b.begin(), b.end());
-    } else {
-      bound = tolerance_bound(g, regions, m.tolerance(), expected.view<float>());
-    }
+    if (!stored_bound(g, m, bound)) bound = tolerance_bound(g, regions, m.tolerance(), expected.view<float>());
     opt.bound = bound;
   }
   const CompareReport rep = compare_logits(expected.view<float>(), actual.view<float>(), regions, m, coords, opt);
@@ -244,11 +248,7 @@ OutputResult compare_region_logits(const Case& g, const Array& actual, const Arr
   opt.max_listed = max_listed;
   std::vector<double> bound;
   if (m.kind == CompareKind::tolerance) {
-    const auto stored = g.data.find(std::string("logits_bound_") + to_string(m.model));
-    if (stored != g.data.end() && !m.bf16_out) {
-      const auto b = stored->second.view<float>();
-      bound.assign(b.begin(), b.end());
-    } else {  // derived on [rows, logits_cols], then indexed like the runs
+    if (!stored_bound(g, m, bound)) {  // derived on [rows, logits_cols], then indexed like the runs
       const UnpaddedLogits u = unpadded_expected(g, regions);
       const std::vector<double> full = tolerance_bound(g, u.regions, m.tolerance(), u.v);
       for (int64_t r = 0; r < i.rows; ++r)

@@ -7,14 +7,9 @@
 #   run(command="scripts/peers/bench_logits.sh", carry=[".peers"])
 # env: PREBUILT (.peers/device.tar.xz), REPS (40). Exit status non-zero when a step fails.
 set -uo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-out=${OUT:-$root/out/bench}
-mkdir -p "$out"
-exec > >(tee "$out/bench.log") 2>&1
-w=/tmp/mqa-bench
+source "$(dirname "$0")/common.sh"
+peer_job bench bench.log /tmp/mqa-bench
 mkdir -p $w/bin
-start=$(date +%s)
-stamp() { echo "== [$(( $(date +%s) - start )) s] $*"; }
 reps=${REPS:-40}
 prebuilt=${PREBUILT:-$root/.peers/device.tar.xz}
 [[ -f "$prebuilt" ]] || { echo "bench_logits.sh: no $prebuilt (scripts/pack_device.sh here)" >&2; exit 2; }

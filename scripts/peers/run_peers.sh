@@ -12,16 +12,11 @@
 # probe.json, dg_build.log and results.tgz (every verify report, case list and adapter log).
 #   run(command="scripts/peers/run_peers.sh", carry=[".peers"])      (SMOKE=1: a few cases each)
 set -uo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-out=${OUT:-$root/out/peers}
-mkdir -p "$out"
-exec > >(tee "$out/run.log") 2>&1
+source "$(dirname "$0")/common.sh"
+peer_job peers run.log /tmp/mqa-peers
 here=$root/scripts/peers
-w=/tmp/mqa-peers
 res=$w/res
-mkdir -p $w $res
-start=$(date +%s)
-stamp() { echo "== [$(( $(date +%s) - start )) s] $*"; }
+mkdir -p $res
 smoke=${SMOKE:-0}
 n_prof=${N_PROF:-40} n_tol=${N_TOL:-180} n_bug=${N_BUG:-40}
 [[ $smoke == 1 ]] && n_prof=6 n_tol=8 n_bug=6

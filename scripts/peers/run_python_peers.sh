@@ -8,14 +8,8 @@
 # $OUT gets run.log, pytest.log, junit.xml, xdist.log, bench.log.
 #   run(command="scripts/peers/run_python_peers.sh", carry=[".peers"])
 set -uo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-out=${OUT:-$root/out/python_peers}
-mkdir -p "$out"
-exec > >(tee "$out/run.log") 2>&1
-w=/tmp/mqa-pypeers
-mkdir -p $w
-start=$(date +%s)
-stamp() { echo "== [$(( $(date +%s) - start )) s] $*"; }
+source "$(dirname "$0")/common.sh"
+peer_job python_peers run.log /tmp/mqa-pypeers
 n=${MQA_CASES:-100}
 stamp "building DeepGEMM (background) and the extension"
 ( "$root/scripts/peers/build_deepgemm.sh" $w "$out/dg_build.log"; echo $? > $w/dg_build.rc ) &

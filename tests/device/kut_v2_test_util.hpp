@@ -4,8 +4,16 @@
 #include <string>
 
 #include "mqa/case.hpp"
+#include "mqa/device_ops.hpp"  // device_status
 #include "mqa/kut_problem.hpp"  // the campaign's own case -> kut argument mapping
 #include "mqa/kut_registry.hpp"
+
+// Skips the calling test without a GPU, saying what needed one and why there is none.
+#define MQA_REQUIRE_GPU(what)                                                   \
+  do {                                                                          \
+    const ::mqa::device::DeviceStatus st_ = ::mqa::device::device_status();     \
+    if (!st_.available) GTEST_SKIP() << what << " needs a GPU: " << st_.reason; \
+  } while (0)
 
 namespace kut_v2_test {
 

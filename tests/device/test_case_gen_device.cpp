@@ -12,18 +12,13 @@
 
 #include "../cases/value_key_cases.hpp"
 #include "fuzz_internal.hpp"
+#include "kut_v2_test_util.hpp"
 #include "mqa/device_oracle.hpp"
 #include "mqa/fuzz.hpp"
 
 using namespace mqa;
 
 namespace {
-
-#define MQA_REQUIRE_GPU()                                                                   \
-  do {                                                                                      \
-    const device::DeviceStatus st_ = device::device_status();                               \
-    if (!st_.available) GTEST_SKIP() << "the device generator needs a GPU: " << st_.reason; \
-  } while (0)
 
 // The first differing byte of two buffers, as "byte i: device 0x.. host 0x.." ("" when equal).
 std::string first_difference(const uint8_t* dev, const uint8_t* host, size_t n) {
@@ -35,7 +30,7 @@ std::string first_difference(const uint8_t* dev, const uint8_t* host, size_t n) 
 }
 
 TEST(CaseGenDevice, EveryInputByteEqualsMaterialize) {
-  MQA_REQUIRE_GPU();
+  MQA_REQUIRE_GPU("the device generator");
   const device::Stream stream;
   bool past_4g = false;
   for (const std::string& line : test::value_key_cases()) {
@@ -77,7 +72,7 @@ TEST(CaseGenDevice, EveryInputByteEqualsMaterialize) {
 // The route on generated inputs: every paged case of a campaign with the example plugin passes
 // (its oracle and kernel read the generated pool), and the log announces the generator.
 TEST(CaseGenDevice, TheCampaignRunsOnGeneratedInputs) {
-  MQA_REQUIRE_GPU();
+  MQA_REQUIRE_GPU("the device generator");
   fuzz::CampaignOptions o;
   o.kernel = "builtin-hip-v2";
   o.cases = 60;
@@ -96,7 +91,7 @@ TEST(CaseGenDevice, TheCampaignRunsOnGeneratedInputs) {
 
 // A host-route case and a generated one of the same descriptor: the same verdict and phases.
 TEST(CaseGenDevice, RunOnDeviceCountsTheGeneratorPhase) {
-  MQA_REQUIRE_GPU();
+  MQA_REQUIRE_GPU("the device generator");
   const KernelUnderTest k = KernelUnderTest::load("builtin-hip-v2");
   const char* line = "op=paged_logits B=64 D=128 Qb=128 H=32 lens=1d:[130,64] pages=600000 stride=8448 seed=0x9";
   fuzz::DevicePhases host, gen;

@@ -17,12 +17,6 @@ using namespace mqa;
 
 namespace {
 
-#define MQA_REQUIRE_GPU()                                                             \
-  do {                                                                                \
-    const device::DeviceStatus st_ = device::device_status();                         \
-    if (!st_.available) GTEST_SKIP() << "ABI version 2 needs a GPU: " << st_.reason;  \
-  } while (0)
-
 const char* const kCases[] = {
     kut_v2_test::kSmallPaged,
     "op=paged_logits layout=standard B=64 D=128 Qb=128 H=64 lens=1d:[300,1,0,256] seed=0x5",
@@ -53,7 +47,7 @@ fuzz::CampaignResult campaign(const std::string& kernel, const std::string& comp
 // builtin-hip-v2's paged op IS paged_mqa_logits_on_device (the oracle); judged here against the
 // host reference's expected logits (materialised with them, so the route uploads them).
 TEST(KutV2Device, TheOracleOnDevicePointersEqualsTheHostReference) {
-  MQA_REQUIRE_GPU();
+  MQA_REQUIRE_GPU("ABI version 2");
   const KernelUnderTest k = KernelUnderTest::load("builtin-hip-v2");
   for (const char* line : kCases) {
     const CaseTensors t = materialize(parse_case(line), true);
@@ -65,7 +59,7 @@ TEST(KutV2Device, TheOracleOnDevicePointersEqualsTheHostReference) {
 }
 
 TEST(KutV2Device, TheDeviceComparatorCountsAsTheHostComparator) {
-  MQA_REQUIRE_GPU();
+  MQA_REQUIRE_GPU("ABI version 2");
   const CaseTensors t = materialize(parse_case(kut_v2_test::kSmallPaged), true);
   const int64_t n = t.rows * t.logits_row_stride + fuzz::kGuardFloats;
   std::vector<float> expected(size_t(n), f32_from_bits(kLogitSentinelBits));
@@ -110,7 +104,7 @@ TEST(KutV2Device, TheDeviceComparatorCountsAsTheHostComparator) {
 }
 
 TEST(KutV2Device, ScatteredPagesEqualTheHostPool) {
-  MQA_REQUIRE_GPU();
+  MQA_REQUIRE_GPU("ABI version 2");
   const CaseTensors t = materialize(parse_case(kCases[2]), false);
   ASSERT_TRUE(t.sparse_pool);
   const PoolBuffer host = t.make_pool(true);
@@ -133,7 +127,7 @@ TEST(KutV2Device, ScatteredPagesEqualTheHostPool) {
 }
 
 TEST(KutV2Device, AVersionTwoPluginPassesTheCampaignOnTheGpu) {
-  MQA_REQUIRE_GPU();
+  MQA_REQUIRE_GPU("ABI version 2");
   std::string log;
   const fuzz::CampaignResult r = campaign(kut_v2_test::plugin(MQA_PLUGIN_HIP_V2_PATH), "bitwise", &log);
   EXPECT_EQ(0, r.exit_code()) << log;
@@ -142,7 +136,7 @@ TEST(KutV2Device, AVersionTwoPluginPassesTheCampaignOnTheGpu) {
 }
 
 TEST(KutV2Device, ThePlantedOneUlpErrorFailsBitwiseAndPassesUlp1) {
-  MQA_REQUIRE_GPU();
+  MQA_REQUIRE_GPU("ABI version 2");
   std::string log;
   const fuzz::CampaignResult bad = campaign(kut_v2_test::plugin(MQA_PLUGIN_V2_MUTANT_PATH), "bitwise", &log);
   ASSERT_EQ(1, bad.failed) << log;
@@ -156,7 +150,7 @@ TEST(KutV2Device, ThePlantedOneUlpErrorFailsBitwiseAndPassesUlp1) {
 }
 
 TEST(KutV2Device, AToleranceModeFallsBackToTheHostAndSaysSo) {
-  MQA_REQUIRE_GPU();
+  MQA_REQUIRE_GPU("ABI version 2");
   std::string log;
   const fuzz::CampaignResult r = campaign(kut_v2_test::plugin(MQA_PLUGIN_HIP_V2_PATH), "tolerance:fp8_mma", &log);
   EXPECT_EQ(0, r.exit_code()) << log;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdio>
 
 #include "golden_cli_run.hpp"
 #include "golden_test_util.hpp"
@@ -339,6 +340,76 @@ TEST_F(GoldenCli, VerifyTakesUnpaddedLogits) {
   const CliRun sh = golden({"verify", smoke, write_candidate("unpadded_wrong.h5", wrong)});
   EXPECT_EQ(sh.rc, 2) << sh.out << sh.err;
   EXPECT_TRUE(has(sh.out + sh.err, "max_context_len")) << sh.out << sh.err;
+}
+
+// A candidate by regions (its runs, and logits_outside: [X, 2] int64 of (flat index, bits) of
+// every float written elsewhere) has each entry of logits_outside checked before the comparator
+// reads it; a valid entry is judged: the implied value passes, any other bits fail.
+TEST_F(GoldenCli, VerifyChecksLogitsOutsideOfACandidateByRegions) {
+  size_t k = 0;
+  while (k < gold.cases.size() && !gold.cases[k].info.regions_storage()) ++k;
+  ASSERT_LT(k, gold.cases.size()) << "smoke holds no case by regions";
+  const Case& g = gold.cases[k];
+  const auto reg = g.at("logits_regions").view<int64_t>();
+  const int64_t stride = g.info.logits_row_stride, n = g.info.rows * stride;
+  int64_t row = 0;  // a row whose run is not empty and ends before the row's last float
+  while (row < g.info.rows && (reg[size_t(3 * row)] >= reg[size_t(3 * row + 2)] || reg[size_t(3 * row + 2)] >= stride))
+    ++row;
+  ASSERT_LT(row, g.info.rows);
+  const int64_t inside = row * stride + reg[size_t(3 * row)], after = row * stride + reg[size_t(3 * row + 2)];
+  const int64_t implied = g.info.clean_logits ? 0xFF800000u : int64_t(g.info.logits_sentinel);
+  auto verify = [&](const std::string& n_, const Array& outside, std::vector<std::string> extra = {}) {
+    File c = candidate_of(gold);
+    c.cases = {c.cases[k]};
+    c.cases[0].data["logits_outside"] = outside;
+    std::vector<std::string> args{"verify", smoke, write_candidate(n_ + ".h5", c), "--subset"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return golden(args);
+  };
+  auto pairs = [](std::vector<int64_t> v) { return Array::of<int64_t>({int64_t(v.size() / 2), 2}, v, Role::output); };
+  const std::string at = "case '" + g.name + "': dataset 'logits_outside': ";
+  struct Bad {
+    const char* name;
+    Array a;
+    std::string says;
+  };
+  const std::vector<int64_t> three{after, implied, 0};
+  const std::vector<Bad> bad{
+      {"shape", Array::of<int64_t>({1, 3}, three, Role::output), "expected int64 [*, 2] (flat index, bits)"},
+      {"negative", pairs({-1, 0}),
+       "logits_outside[0][0] = -1: must be a float of the [rows, logits_row_stride] buffer"},
+      {"past_end", pairs({n, 0}), "logits_outside[0][0] = " + std::to_string(n) + ": must be a float of the"},
+      {"repeated", pairs({after, implied, after, implied}),
+       "logits_outside[1][0] = " + std::to_string(after) + ": indices must be strictly increasing"},
+      {"inside", pairs({inside, 0}), "is inside the row's run (logits holds it)"},
+      {"bits", pairs({after, int64_t(1) << 32}), "logits_outside[0][1] = 4294967296: must be a float's bits"},
+  };
+  for (const Bad& b : bad) {
+    const CliRun r = verify(std::string("outside_") + b.name, b.a);
+    EXPECT_EQ(r.rc, 2) << b.name << r.out << r.err;
+    EXPECT_TRUE(has(r.err, at) && has(r.err, b.says)) << b.name << ": " << r.err;
+  }
+  // judged: under a mode with the sentinel, a padding float (column >= logits_cols) must keep it,
+  // while an undefined one (past the run, before logits_cols) may hold anything
+  ASSERT_LT(g.info.logits_cols, stride);
+  const int64_t pad = row * stride + g.info.logits_cols;
+  char sentinel_mode[64];
+  std::snprintf(sentinel_mode, sizeof sentinel_mode, "bitwise,sentinel:0x%08X", uint32_t(g.info.logits_sentinel));
+  const CliRun same =
+      verify("outside_kept", pairs({after, 0x3F800000, pad, g.info.logits_sentinel}), {"--mode", sentinel_mode});
+  EXPECT_EQ(same.rc, 0) << same.out << same.err;
+  const CliRun stray = verify("outside_stray", pairs({pad, 0x3F800000}), {"--mode", sentinel_mode});
+  EXPECT_EQ(stray.rc, 1) << stray.out << stray.err;
+  EXPECT_TRUE(has(stray.out, g.name) && has(stray.out, "FAIL")) << stray.out;
+  File dense = candidate_of(gold);  // logits_outside only goes with logits by regions
+  dense.cases = {dense.cases[k]};
+  dense.cases[0].data["logits_outside"] = pairs({after, implied});
+  Array& dl = dense.cases[0].data["logits"];
+  dl.shape = {g.info.rows, g.info.logits_cols};
+  dl.bytes.assign(size_t(g.info.rows * g.info.logits_cols * 4), 0);
+  const CliRun d = golden({"verify", smoke, write_candidate("outside_dense.h5", dense), "--subset"});
+  EXPECT_EQ(d.rc, 2) << d.out << d.err;
+  EXPECT_TRUE(has(d.err, "only beside logits by regions")) << d.err;
 }
 
 // generate --bounds fp8_mma stores each logit's bound (float, rounded up) next to it; verify
